@@ -1,0 +1,48 @@
+"""Command line: one parser per subcommand module, one funnel for errors."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from jail import __version__
+from jail.errors import ExitCode, JailError
+
+# Each module in jail.commands exposes add_parser(subparsers) and run(args) -> int.
+COMMANDS = ("run", "check", "explain", "profile", "trust", "log", "doctor")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jail",
+        description="Run an AI coding agent (or any command) under a seccomp supervisor "
+        "that enforces a per-project profile.",
+    )
+    parser.add_argument("--version", action="version", version=f"jail {__version__}")
+    parser.add_argument("--traceback", action="store_true",
+                        help="show the full Python traceback when jail itself fails")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"jail.commands.{name}")
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return ExitCode.INVALID
+    try:
+        return int(args.func(args))
+    except JailError as error:
+        print(f"jail: {error}", file=sys.stderr)
+        if error.hint:
+            print(f"jail: hint: {error.hint}", file=sys.stderr)
+        if args.traceback:
+            raise
+        return int(error.exit_code)
+    except KeyboardInterrupt:
+        return 130
