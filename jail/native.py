@@ -1,0 +1,135 @@
+"""The checked layer over jail's C helper: negative errnos become OSError.
+
+Only this module imports jail._native; everything else calls these functions.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+
+from jail._native import ffi, lib
+
+PATH_MAX = 4096
+
+# Keep in step with the STAGE_* enum in native/jail_native.c.
+SETUP_STAGES = {
+    1: "start the sandbox's init process",
+    2: "mount a private /proc for the sandbox",
+    3: "change to the working directory",
+    4: "switch to the agent's user and groups",
+    5: "set no_new_privs",
+    6: "apply the Landlock ruleset",
+    7: "install the seccomp filter",
+    8: "hand the seccomp listener to jail",
+    9: "execute the command",
+}
+
+
+def _check(rc: int, what: str) -> int:
+    if rc < 0:
+        raise OSError(-rc, f"{what}: {os.strerror(-rc)}")
+    return rc
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: int
+    pid: int  # thread id in jail's pid namespace
+    nr: int
+    arch: int
+    args: tuple[int, int, int, int, int, int]
+
+
+class Listener:
+    """The seccomp listener fd; every call here is safe from many threads."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        _check(lib.jl_set_sync_wakeup(fd), "SECCOMP_IOCTL_NOTIF_SET_FLAGS")
+
+    def receive(self, stopfd: int, buf) -> Notification | None:
+        """Wait for the next notification (the GIL is released while waiting).
+
+        Returns None when the task went away before it could be taken; raises
+        EOFError when no sandboxed task is left or stopfd became readable.
+        """
+        rc = lib.jl_recv(self.fd, stopfd, buf)
+        if rc in (-errno.EPIPE, -errno.ECANCELED):
+            raise EOFError
+        if rc == -errno.ENOENT:
+            return None
+        _check(rc, "SECCOMP_IOCTL_NOTIF_RECV")
+        return Notification(buf.id, buf.pid, buf.nr, buf.arch, tuple(buf.args))
+
+    def id_valid(self, notif_id: int) -> bool:
+        return lib.jl_id_valid(self.fd, notif_id) == 0
+
+    def respond(self, notif_id: int, value: int = 0, error: int = 0) -> bool:
+        """Answer with a value, or with -error. False if the request vanished."""
+        rc = lib.jl_respond(self.fd, notif_id, value, -error if error else 0, 0)
+        if rc == -errno.ENOENT:
+            return False
+        _check(rc, "SECCOMP_IOCTL_NOTIF_SEND")
+        return True
+
+    def inject_fd(self, notif_id: int, fd: int, cloexec: bool) -> bool:
+        """Install fd in the target and complete its syscall in one step."""
+        rc = lib.jl_addfd_send(self.fd, notif_id, fd, os.O_CLOEXEC if cloexec else 0)
+        if rc in (-errno.ENOENT, -errno.ESRCH):
+            return False
+        _check(rc, "SECCOMP_IOCTL_NOTIF_ADDFD")
+        return True
+
+
+def new_notification_buffer():
+    return ffi.new("struct jl_notif *")
+
+
+def read_string(pid: int, addr: int, cap: int = PATH_MAX) -> str:
+    """A NUL-terminated string from the target, as the kernel would read it."""
+    if addr == 0:
+        raise OSError(errno.EFAULT, "NULL path")
+    buf = ffi.new("char[]", cap)
+    n = _check(lib.jl_read_string(pid, addr, buf, cap), "process_vm_readv")
+    return ffi.unpack(buf, n).decode("utf-8", "surrogateescape")
+
+
+def read_bytes(pid: int, addr: int, size: int) -> bytes:
+    buf = ffi.new("char[]", max(size, 1))
+    _check(lib.jl_read_mem(pid, addr, buf, size), "process_vm_readv")
+    return ffi.unpack(buf, size)
+
+
+def openat2(dirfd: int, path: str, flags: int, mode: int = 0, resolve: int = 0) -> int:
+    return _check(lib.jl_openat2(dirfd, os.fsencode(path), flags, mode, resolve), "openat2")
+
+
+def renameat2(olddirfd: int, old: str, newdirfd: int, new: str, flags: int) -> None:
+    _check(lib.jl_renameat2(olddirfd, os.fsencode(old), newdirfd, os.fsencode(new), flags), "renameat2")
+
+
+def fchownat_empty(fd: int, uid: int, gid: int) -> None:
+    _check(lib.jl_fchownat_empty(fd, uid, gid), "fchownat")
+
+
+def utimensat_raw(fd: int, times: bytes | None) -> None:
+    ptr = ffi.from_buffer(times) if times is not None else ffi.NULL
+    _check(lib.jl_utimensat_fd(fd, ptr), "utimensat")
+
+
+def set_thread_fscreds(uid: int, gid: int, groups: list[int] | None) -> None:
+    """Make this thread open files as uid/gid/groups (filesystem credentials are per thread)."""
+    arr = ffi.new("uint32_t[]", groups or [0])
+    _check(lib.jl_set_fscreds(uid, gid, -1 if groups is None else len(groups), arr), "setfsuid")
+
+
+def private_thread_fs() -> None:
+    """Give this thread its own umask and cwd (unshare CLONE_FS)."""
+    _check(lib.jl_unshare_fs(), "unshare(CLONE_FS)")
+
+
+def landlock_abi() -> int:
+    rc = lib.jl_landlock_abi()
+    return rc if rc > 0 else 0

@@ -1,0 +1,25 @@
+"""cffi build script for jail's native helper (out-of-line API mode).
+
+Run at install time through setup.py's cffi_modules; the generated C and the
+compiled module are never committed.
+"""
+
+from pathlib import Path
+
+from cffi import FFI
+
+HERE = Path(__file__).resolve().parent
+WARNINGS = ["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
+
+ffibuilder = FFI()
+ffibuilder.cdef((HERE / "jail_native.h").read_text())
+ffibuilder.set_source(
+    "jail._native",
+    '#include "jail_native.h"',
+    sources=["native/jail_native.c"],  # relative: setuptools refuses absolute paths
+    include_dirs=["native"],
+    extra_compile_args=["-O2", "-std=gnu11", *WARNINGS],
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)
