@@ -1,0 +1,47 @@
+"""Build the BPF program from the syscall table with libseccomp (pyseccomp).
+
+Order of checks: a foreign architecture (i386 `int 0x80`) or an x32 number
+kills the process before anything else; then DENY rows answer with their
+errno in the kernel; trapped rows go to the supervisor; everything else runs
+at full speed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pyseccomp
+
+from jail.syscalls import TABLE, Family
+
+_ATTR_ACT_BADARCH = 0x2  # SCMP_FLTATR_ACT_BADARCH
+
+
+def build_filter() -> bytes:
+    """The BPF program as raw struct sock_filter bytes."""
+    flt = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+    flt.set_attr(_ATTR_ACT_BADARCH, pyseccomp.KILL_PROCESS)
+    for row in TABLE:
+        if row.family is Family.DENY:
+            action = pyseccomp.ERRNO(row.errno)
+            if not row.when:
+                flt.add_rule(action, row.nr)
+            for cond in row.when:
+                flt.add_rule(action, row.nr, pyseccomp.Arg(cond.index, pyseccomp.MASKED_EQ,
+                                                           cond.mask, cond.value))
+        else:
+            flt.add_rule(pyseccomp.NOTIFY, row.nr)
+    with tempfile.TemporaryFile() as out:
+        flt.export_bpf(out)
+        out.flush()
+        out.seek(0)
+        program = out.read()
+    if not program or len(program) % 8:
+        raise RuntimeError("libseccomp exported an empty or malformed BPF program")
+    return program
+
+
+def describe(program: bytes) -> str:
+    """A short summary for `jail doctor` and debugging."""
+    return f"{len(program) // 8} BPF instructions, pid {os.getpid()}"
