@@ -1,0 +1,143 @@
+"""What every handler shares: the decoded request, the policy, the audit log,
+the resolver, and the one place where a verdict is recorded before it takes
+effect."""
+
+from __future__ import annotations
+
+import errno
+import sys
+import threading
+from dataclasses import dataclass
+
+from jail import native
+from jail.policy import Access, Action, FileEvent, Policy, Verdict
+from jail.supervisor import procinfo
+from jail.supervisor.resolve import Resolver, SandboxView
+from jail.syscalls import Arg, Syscall
+
+
+@dataclass(frozen=True)
+class Request:
+    """One trapped syscall, decoded from registers only; memory is read by handlers."""
+
+    id: int
+    tid: int
+    syscall: Syscall
+    args: tuple[int, ...]
+
+    def arg(self, role: Arg) -> int:
+        return self.args[self.syscall.args.index(role)]
+
+    def has(self, role: Arg) -> bool:
+        return role in self.syscall.args
+
+    def int_arg(self, role: Arg) -> int:
+        """An `int` argument (fds, flags): the kernel uses the low 32 bits, signed."""
+        value = self.arg(role) & 0xFFFFFFFF
+        return value - (1 << 32) if value >= 1 << 31 else value
+
+    def string(self, role: Arg) -> str:
+        return native.read_string(self.tid, self.arg(role))
+
+
+class Denied(Exception):
+    """A policy denial: answer the syscall with errno after the record is written."""
+
+    def __init__(self, verdict: Verdict, err: int = errno.EACCES) -> None:
+        super().__init__(verdict.reason)
+        self.verdict = verdict
+        self.errno = err
+
+
+class Vanished(Exception):
+    """The request was withdrawn (signal, death, recycled tid): answer nothing."""
+
+
+class Notices:
+    """One line on jail's stderr per distinct denial, a few per rule, never a secret."""
+
+    PER_RULE = 5
+
+    def __init__(self, stream=None, enabled: bool = True) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self._seen: set[tuple[str, str]] = set()
+        self._per_rule: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def denied(self, access: str, target: str, verdict: Verdict, comm: str, pid: int) -> None:
+        if not self.enabled:
+            return
+        rule = verdict.rule
+        with self._lock:
+            if (access, target) in self._seen:
+                return
+            self._seen.add((access, target))
+            count = self._per_rule[rule.where] = self._per_rule.get(rule.where, 0) + 1
+        if count > self.PER_RULE + 1:
+            return
+        if count == self.PER_RULE + 1:
+            line = f"jail: more denials by {rule.where} are in the audit log (jail log --denied)"
+        else:
+            line = (f"jail: denied {access} of {target} by {comm} (pid {pid}): "
+                    f"{rule.kind} \"{rule.pattern}\" at {rule.where}")
+            if verdict.reason:
+                line += f" ({verdict.reason})"
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+class Context:
+    def __init__(self, listener: native.Listener, policy: Policy, audit, view: SandboxView,
+                 notices: Notices) -> None:
+        self.listener = listener
+        self.policy = policy
+        self.audit = audit
+        self.view = view
+        self.resolver = Resolver(view)
+        self.notices = notices
+
+    def check(self, req: Request, access: Access, path: str, st=None, foreign: bool = False) -> Verdict:
+        """Ask the policy, write the audit record, raise Denied on a denial.
+
+        Every handler calls this after reading the target's memory and before
+        any effect, so this is where the notification id is proven still valid.
+        """
+        if not self.listener.id_valid(req.id):
+            raise Vanished
+        inode = (st.st_dev, st.st_ino) if st is not None else None
+        is_dir = bool(st is not None and (st.st_mode & 0o170000) == 0o040000)
+        verdict = self.policy.decide_file(FileEvent(access, path, inode, is_dir, foreign))
+        self.record(req, access, path, verdict)
+        if verdict.action is not Action.ALLOW:
+            raise Denied(verdict)
+        return verdict
+
+    def record(self, req: Request, access: Access, path: str, verdict: Verdict) -> None:
+        allowed = verdict.action is Action.ALLOW
+        try:
+            ids = procinfo.task_ids(req.tid)
+            pid = ids.tgid
+        except (OSError, ValueError, KeyError):
+            pid = req.tid
+        if allowed and not self.audit.seen_once(("file", pid, access.value, path)):
+            return
+        chain = procinfo.chain(pid, self.view.shim_pid)
+        rule = verdict.rule
+        self.audit.record(
+            event="file", pid=pid, tid=req.tid, chain=chain, exe=procinfo.exe_of(pid),
+            syscall=req.syscall.name, access=access.value, target=path, verdict=verdict.action.value,
+            rule=rule.where, pattern=rule.pattern, reason=verdict.reason,
+            errno=None if allowed else "EACCES",
+        )
+        if not allowed:
+            comm = chain[0]["comm"] if chain else "?"
+            self.notices.denied(access.value, path, verdict, comm, pid)
+
+    def record_error(self, req: Request, error: BaseException) -> None:
+        """An internal error answered with a denial (fail closed)."""
+        self.audit.record(event="error", tid=req.tid, syscall=req.syscall.name,
+                          verdict="deny", errno="EACCES", reason=f"{type(error).__name__}: {error}")
