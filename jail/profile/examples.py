@@ -1,0 +1,54 @@
+"""Run the `match` / `no_match` examples each rule carries, against that rule alone.
+
+This is how a profile tests itself: `jail check` fails when a rule does not
+cover what its author said it covers, or covers what it should not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jail.profile.globs import RuleMatcher, normalize_path
+from jail.profile.model import WRITABLE, Profile, Rule
+
+
+@dataclass(frozen=True)
+class ExampleFailure:
+    rule: Rule
+    example: str
+    expected: bool  # True: the rule should have covered the example
+
+    def __str__(self) -> str:
+        verb = "should cover" if self.expected else "should not cover"
+        actual = "it does not" if self.expected else "it does"
+        return f'{self.rule.pattern} {verb} example "{self.example}", but {actual}'
+
+
+def example_path(example: str, *, home: Path, workspace: Path) -> str:
+    """An example is a plain path (no wildcards): `~/...`, absolute, or workspace-relative."""
+    if example == "~" or example.startswith("~/"):
+        text = str(home) + example[1:]
+    elif example.startswith("/"):
+        text = example
+    else:
+        text = f"{workspace}/{example}"
+    return normalize_path(text)
+
+
+def run_examples(profile: Profile, *, home: Path) -> tuple[int, list[ExampleFailure]]:
+    """(number of examples run, the ones that failed)."""
+    count = 0
+    failures = []
+    for rule in profile.rules():
+        cases = [(e, True) for e in rule.match] + [(e, False) for e in rule.no_match]
+        if not cases:
+            continue
+        matcher = RuleMatcher([rule], home=home, workspace=profile.workspace,
+                              literal=rule.kind == WRITABLE)
+        for example, expected in cases:
+            count += 1
+            path = example_path(example, home=home, workspace=profile.workspace)
+            if (matcher.match(path) is not None) != expected:
+                failures.append(ExampleFailure(rule, example, expected))
+    return count, failures

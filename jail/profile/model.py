@@ -1,0 +1,62 @@
+"""Frozen objects a loaded profile is made of. Every rule remembers its file and line."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The rule categories a profile file can hold, as "table.key".
+WRITABLE = "workspace.writable"
+DENY = "files.deny"
+READ_ONLY = "files.read_only"
+READABLE = "files.readable"
+RULE_KINDS = (WRITABLE, DENY, READ_ONLY, READABLE)
+
+# Rules that jail itself adds (state dir, protected files...) come from here.
+BUILTIN_SOURCE = "<jail>"
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str  # one of RULE_KINDS, or "jail.*" for jail's own rules
+    pattern: str  # as written in the profile (`~` and relative forms kept)
+    source: str  # file the rule came from; "default.toml" for built-ins
+    line: int  # 1-based; 0 for jail's own rules
+    reason: str | None = None
+    match: tuple[str, ...] = ()  # examples the rule must cover (`jail check`)
+    no_match: tuple[str, ...] = ()  # examples it must not cover
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}" if self.line else self.source
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The effective, merged rules for one session."""
+
+    sources: tuple[Path, ...]  # every file merged, base first
+    workspace: Path
+    writable: tuple[Rule, ...]
+    deny: tuple[Rule, ...]
+    read_only: tuple[Rule, ...]
+    readable: tuple[Rule, ...] | None  # None: everything not denied is readable
+    description: str = ""
+
+    def rules(self) -> tuple[Rule, ...]:
+        return self.writable + self.deny + self.read_only + (self.readable or ())
+
+
+@dataclass(frozen=True)
+class LoadedProfile:
+    profile: Profile
+    project_files: tuple[Path, ...]  # repository-controlled files that need trust
+    all_files: tuple[Path, ...]  # every file read, to write-protect during the session
+    # The exact bytes parsed, so trust is checked on what was loaded rather than
+    # on a second read that the agent could race.
+    contents: Mapping[Path, bytes] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def project_contents(self) -> dict[Path, bytes]:
+        return {path: self.contents[path] for path in self.project_files if path in self.contents}

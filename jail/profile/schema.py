@@ -1,0 +1,240 @@
+"""Check one profile file against the schema and turn it into rules with lines.
+
+Every problem becomes a ProfileError naming file and line; all problems in a
+file are collected so `jail check` can list them together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import tomli
+
+from jail.errors import JailError, ProfileError
+from jail.profile.globs import GLOB_CHARS, GlobError, check_glob, has_glob_chars
+from jail.profile.locate import KeyPath, line_of, locate
+from jail.profile.model import DENY, READ_ONLY, READABLE, WRITABLE, Rule
+
+TOP_KEYS = ("extends", "description", "workspace", "files")
+SECTION_KEYS = {"workspace": ("writable",), "files": ("deny", "read_only", "readable")}
+RULE_KEYS = ("path", "reason", "match", "no_match")
+# Sections the design describes but this version does not enforce. Rejecting
+# them beats ignoring them: a person who writes [network] expects it to work.
+RESERVED = {(): ("exec", "network", "redact", "approval"), ("files",): ("redact",)}
+KIND_OF = {("workspace", "writable"): WRITABLE, ("files", "deny"): DENY,
+           ("files", "read_only"): READ_ONLY, ("files", "readable"): READABLE}
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)\s*$")
+
+
+class CombinedProfileError(ProfileError):
+    """Several problems at once; the message names the first, `errors` lists all."""
+
+    def __init__(self, errors: list[ProfileError]) -> None:
+        first = errors[0]
+        more = len(errors) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        JailError.__init__(self, f"{first}{suffix}", first.hint)
+        self.source, self.line, self.errors = first.source, first.line, list(errors)
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """One profile file, checked, before `extends` is followed."""
+
+    source: str  # display name used in rules and errors
+    path: Path | None  # the real file, if there is one
+    extends: tuple[tuple[str, int], ...] | None  # (reference, line); None = key absent
+    description: str
+    writable: tuple[Rule, ...]
+    deny: tuple[Rule, ...]
+    read_only: tuple[Rule, ...]
+    readable: tuple[Rule, ...] | None  # None = key absent
+
+
+def parse_text(text: str, source: str, path: Path | None = None) -> ParsedFile:
+    try:
+        data = tomli.loads(text)
+    except tomli.TOMLDecodeError as error:
+        message = str(error.msg if hasattr(error, "msg") else error)
+        found = _TOML_POSITION.search(message)
+        line = getattr(error, "lineno", None) or (int(found.group(1)) if found else None)
+        message = _TOML_POSITION.sub("", message)
+        raise ProfileError(f"invalid TOML: {message}", source, line or 1) from None
+    return _Checker(source, path, data, locate(text)).check()
+
+
+def type_name(value: Any) -> str:
+    names = [(bool, "a boolean"), (str, "a string"), (int, "an integer"), (float, "a number"),
+             (list, "an array"), (dict, "a table"), (datetime, "a date-time"),
+             (date, "a date"), (time, "a time")]
+    return next((name for kind, name in names if isinstance(value, kind)), "a value")
+
+
+def suggest(key: str, candidates: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+    if close:
+        return f'did you mean "{close[0]}"?'
+    return "expected one of: " + ", ".join(candidates)
+
+
+def _dotted(path: KeyPath) -> str:
+    return ".".join(str(part) for part in path if isinstance(part, str))
+
+
+class _Checker:
+    def __init__(self, source: str, path: Path | None, data: dict[str, Any],
+                 positions: dict[KeyPath, int]) -> None:
+        self.source, self.path, self.data, self.positions = source, path, data, positions
+        self.errors: list[ProfileError] = []
+
+    def error(self, message: str, at: KeyPath, hint: str | None = None) -> None:
+        self.errors.append(ProfileError(message, self.source, line_of(self.positions, at), hint))
+
+    def check(self) -> ParsedFile:
+        self.check_keys((), self.data, TOP_KEYS)
+        extends = self.check_extends()
+        description = self.data.get("description", "")
+        if not isinstance(description, str):
+            self.error(f'"description" must be a string, not {type_name(description)}',
+                       ("description",))
+            description = ""
+        rules: dict[str, tuple[Rule, ...] | None] = {}
+        for section, keys in SECTION_KEYS.items():
+            table = self.data.get(section, {})
+            if not isinstance(table, dict):
+                self.error(f'"{section}" must be a table ([{section}]), not {type_name(table)}',
+                           (section,))
+                table = {}
+            self.check_keys((section,), table, keys)
+            for key in keys:
+                value = table.get(key)
+                kind = KIND_OF[(section, key)]
+                rules[kind] = None if value is None else self.check_rules((section, key), value)
+        if self.errors:
+            raise self.errors[0] if len(self.errors) == 1 else CombinedProfileError(self.errors)
+        return ParsedFile(self.source, self.path, extends, description,
+                          rules[WRITABLE] or (), rules[DENY] or (), rules[READ_ONLY] or (),
+                          rules[READABLE])
+
+    def check_keys(self, at: KeyPath, table: dict[str, Any], allowed: tuple[str, ...]) -> None:
+        reserved = RESERVED.get(at, ())
+        where = f" in [{_dotted(at)}]" if at else ""
+        for key in table:
+            if key in allowed:
+                continue
+            if key in reserved:
+                name = f"[{_dotted((*at, key))}]" if not at else f'"{_dotted((*at, key))}"'
+                self.error(f"{name} is not supported yet", (*at, key),
+                           "remove it: this version of jail does not enforce it")
+            else:
+                self.error(f'unknown key "{key}"{where}', (*at, key),
+                           suggest(key, allowed + reserved))
+
+    def check_extends(self) -> tuple[tuple[str, int], ...] | None:
+        if "extends" not in self.data:
+            return None
+        value = self.data["extends"]
+        if not isinstance(value, list):
+            self.error(f'"extends" must be an array of profile names or paths, '
+                       f'not {type_name(value)}', ("extends",), 'write extends = ["default"]')
+            return ()
+        result = []
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not item:
+                self.error(f'each "extends" entry must be a profile name or a path, '
+                           f'not {type_name(item) if item != "" else "an empty string"}',
+                           ("extends", index))
+                continue
+            result.append((item, line_of(self.positions, ("extends", index))))
+        return tuple(result)
+
+    def check_rules(self, at: KeyPath, value: Any) -> tuple[Rule, ...]:
+        name = _dotted(at)
+        if not isinstance(value, list):
+            self.error(f'"{name}" must be an array of paths, not {type_name(value)}', at,
+                       f'write {at[-1]} = ["..."]')
+            return ()
+        rules = []
+        for index, item in enumerate(value):
+            rule = self.check_rule(at, index, item)
+            if rule is not None:
+                rules.append(rule)
+        return tuple(rules)
+
+    def check_rule(self, at: KeyPath, index: int, item: Any) -> Rule | None:
+        here = (*at, index)
+        kind = KIND_OF[(str(at[0]), str(at[1]))]
+        reason: str | None = None
+        examples: dict[str, tuple[str, ...]] = {"match": (), "no_match": ()}
+        if isinstance(item, dict):
+            self.check_keys(here, item, RULE_KEYS)
+            pattern = item.get("path")
+            if pattern is None:
+                self.error(f'a rule table in "{_dotted(at)}" needs a "path"', here,
+                           '{ path = "~/.aws", reason = "AWS credentials" }')
+                return None
+            if not isinstance(pattern, str):
+                self.error(f'"path" must be a string, not {type_name(pattern)}', (*here, "path"))
+                return None
+            reason = item.get("reason")
+            if reason is not None and not isinstance(reason, str):
+                self.error(f'"reason" must be a string, not {type_name(reason)}',
+                           (*here, "reason"))
+                reason = None
+            for key in examples:
+                examples[key] = self.check_examples((*here, key), item.get(key, []))
+        elif isinstance(item, str):
+            pattern = item
+        else:
+            self.error(f'each entry in "{_dotted(at)}" must be a path or a table '
+                       f'{{ path = "...", reason = "..." }}, not {type_name(item)}', here)
+            return None
+        if not self.check_pattern(kind, pattern, here):
+            return None
+        return Rule(kind, pattern, self.source, line_of(self.positions, here), reason,
+                    examples["match"], examples["no_match"])
+
+    def check_examples(self, at: KeyPath, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            self.error(f'"{at[-1]}" must be an array of example paths, not {type_name(value)}',
+                       at)
+            return ()
+        good = []
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not item:
+                shown = type_name(item) if item != "" else "an empty string"
+                self.error(f'each "{at[-1]}" example must be a path, not {shown}', (*at, index))
+            elif item.startswith("~") and item != "~" and not item.startswith("~/"):
+                self.error(f'example "{item}": `~user` is not supported', (*at, index))
+            else:
+                good.append(item)
+        return tuple(good)
+
+    def check_pattern(self, kind: str, pattern: str, at: KeyPath) -> bool:
+        if not pattern:
+            self.error("empty path", at)
+            return False
+        if kind == WRITABLE:
+            if has_glob_chars(pattern):
+                bad = next(ch for ch in pattern if ch in GLOB_CHARS)
+                self.error(f'writable places are plain paths, but "{pattern}" contains "{bad}"',
+                           at, "list the directory itself; carve out parts of it with "
+                           "[files] read_only or deny")
+                return False
+            if pattern.startswith("~") and pattern != "~" and not pattern.startswith("~/"):
+                self.error(f'"{pattern}": `~user` is not supported', at,
+                           "write the path out, or use ~/ for your own home")
+                return False
+            return True
+        try:
+            check_glob(pattern)
+        except GlobError as error:
+            self.error(f'bad pattern "{pattern}": {error}', at)
+            return False
+        return True

@@ -1,0 +1,30 @@
+"""Policy never touches the kernel: importing the profile package and the policy
+pulls in nothing from the supervisor, the native helper or the TUI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+FORBIDDEN = ("jail.supervisor", "jail.native", "jail._native", "textual", "ctypes", "cffi",
+             "_cffi_backend")
+PURE = ("jail.profile", "jail.policy")
+
+
+def test_profile_and_policy_import_nothing_impure() -> None:
+    code = ("import json, sys\n"
+            f"for name in {PURE!r}: __import__(name)\n"
+            "print(json.dumps(sorted(sys.modules)))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                            check=True, timeout=60)
+    loaded = json.loads(result.stdout)
+    bad = [name for name in loaded if any(name == f or name.startswith(f + ".") for f in FORBIDDEN)]
+    assert bad == []
+    assert "jail.policy" in loaded and "jail.profile.loader" in loaded
