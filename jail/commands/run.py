@@ -1,0 +1,157 @@
+"""jail run -- COMMAND: start COMMAND under the supervisor and pass its exit status through."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+from jail import __version__, native, state
+from jail.errors import CommandNotFound, ExitCode, JailError, SupervisorFailed, UsageError
+from jail.sandbox import FORWARDED, SI_KERNEL, WAITED, Sandbox, SandboxSpec, choose_namespaces, exit_code_of
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run", help="run a command (an agent) under jail",
+                       description="Run COMMAND under the seccomp supervisor, enforcing the profile. "
+                       "COMMAND's exit status becomes jail's; jail's own failures exit 125-127.")
+    p.add_argument("--profile", metavar="NAME|PATH",
+                   help="use this profile instead of the project's jail.toml (a built-in name or a file)")
+    p.add_argument("--workspace", metavar="DIR", help="the project root (default: found from the cwd)")
+    p.add_argument("--trust-project", action="store_true",
+                   help="use an untrusted project profile without asking (for CI; recorded in the audit log)")
+    p.add_argument("--user", metavar="USER", help="run the command as USER (jail must run as root)")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not print denials on stderr")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="the command and its arguments (after --)")
+    p.set_defaults(func=run)
+
+
+def _ask_on_tty(text: str) -> bool:
+    with open("/dev/tty", "r+") as tty:
+        tty.write(text.rstrip("\n") + "\n\nTrust this profile and run? [y/N] ")
+        tty.flush()
+        return tty.readline().strip().lower() in ("y", "yes")
+
+
+def _has_tty() -> bool:
+    try:
+        with open("/dev/tty"):
+            return sys.stdin.isatty()
+    except OSError:
+        return False
+
+
+def _resolve_command(argv: list[str], env: dict[str, str]) -> str:
+    name = argv[0]
+    if "/" in name:
+        if not os.path.exists(name):
+            raise CommandNotFound(f"{name}: no such file")
+        return os.path.abspath(name)
+    found = shutil.which(name, path=env.get("PATH", os.defpath))
+    if not found:
+        raise CommandNotFound(f"{name}: command not found", hint="check PATH, or give the full path")
+    return found
+
+
+def _target_user(name: str | None) -> tuple[int, int, list[int], Path] | None:
+    if name is None:
+        return None
+    if os.geteuid() != 0:
+        raise UsageError("--user needs jail to run as root")
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise UsageError(f"no such user: {name}") from None
+    groups = os.getgrouplist(entry.pw_name, entry.pw_gid)
+    return entry.pw_uid, entry.pw_gid, groups, Path(entry.pw_dir)
+
+
+def run(args: argparse.Namespace) -> int:
+    from jail.audit import AuditWriter
+    from jail.filter import build_filter
+    from jail.landlock import plan as landlock_plan
+    from jail.profile import ensure_trusted, load_profile
+    from jail.policy_context import build_policy
+
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise UsageError("nothing to run", hint="jail run -- COMMAND [ARGS...]")
+    env = dict(os.environ)
+    user = _target_user(args.user)
+    home = user[3] if user else Path(env.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir)
+    if user:
+        env.update(HOME=str(home), USER=args.user, LOGNAME=args.user)
+    cwd = Path.cwd()
+
+    loaded = load_profile(cwd=cwd, home=home, env=env, profile=args.profile,
+                          workspace=Path(args.workspace).resolve() if args.workspace else None)
+    ensure_trusted(loaded.project_files, interactive=_has_tty(), assume_yes=args.trust_project,
+                   ask=_ask_on_tty)
+    policy = build_policy(loaded, env=env, home=home)
+    executable = _resolve_command(command, env)
+
+    abi = native.landlock_abi()
+    sessions = state.ensure_private_dir(state.sessions_dir(os.environ, Path.home()))
+    audit = AuditWriter.open(
+        sessions, agent=command, cwd=str(cwd),
+        profile_sources=[str(p) for p in loaded.all_files], jail_version=__version__,
+        mode={"landlock_abi": abi, "workspace": str(loaded.profile.workspace),
+              "trusted_by_flag": bool(args.trust_project and loaded.project_files)},
+    )
+    env["JAIL_SESSION"] = audit.session_id
+    spec = SandboxSpec(
+        executable=executable, argv=command, env=env, cwd=str(cwd), bpf=build_filter(),
+        landlock=landlock_plan(abi, policy.writable_roots()), namespaces=choose_namespaces(),
+        uid=user[0] if user else -1, gid=user[1] if user else -1, groups=user[2] if user else None,
+    )
+    signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
+    code = int(ExitCode.JAIL_FAILED)
+    try:
+        code = exit_code_of(_supervise(spec, policy, audit, user, quiet=args.quiet))
+    finally:
+        audit.close(code)
+    return code
+
+
+def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool) -> int | None:
+    from jail.supervisor.context import Context, Notices
+    from jail.supervisor.loop import Supervisor
+    from jail.supervisor.resolve import SandboxView
+
+    sandbox = Sandbox(spec)
+    listener = sandbox.spawn()
+    try:
+        view = SandboxView(sandbox.agent_pid, sandbox.shim_pid, pidns=sandbox.namespaces != "none")
+        ctx = Context(listener, policy, audit, view, Notices(enabled=not quiet))
+        supervisor = Supervisor(ctx, creds=(user[0], user[1], user[2]) if user else None)
+        supervisor.start()
+        audit.record(event="sandbox", namespaces=sandbox.namespaces, shim_pid=sandbox.shim_pid,
+                     agent_pid=sandbox.agent_pid)
+        sandbox.confirm_exec()
+    except BaseException:
+        sandbox.kill()
+        sandbox.wait_exit()
+        raise
+    while not sandbox.exited:
+        if supervisor.failed.is_set():
+            sandbox.kill()
+            sandbox.wait_exit()
+            raise SupervisorFailed(f"the supervisor failed ({supervisor.failure!r}); "
+                                   "the sandbox was stopped and nothing it started is left running")
+        info = signal.sigtimedwait(WAITED, 0.2)
+        if info is None or info.si_signo == signal.SIGCHLD:
+            continue
+        if info.si_signo in FORWARDED and info.si_code != SI_KERNEL:
+            sandbox.forward(info.si_signo)  # sent to jail with kill(1): pass it on
+        elif info.si_signo == signal.SIGTSTP:
+            os.kill(os.getpid(), signal.SIGSTOP)  # Ctrl-Z stopped the agent; stop with it
+    status = sandbox.wait_exit()
+    supervisor.stop()
+    return status
+
+
+__all__ = ["JailError", "add_parser", "run"]
