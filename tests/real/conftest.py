@@ -1,0 +1,91 @@
+"""A throw-away person for every test: HOME with credential stores holding
+fake secrets, XDG dirs, a workspace; and `jail` run as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SECRET = "SECRET-7f3a9c-DO-NOT-LEAK"
+PROGS = Path(__file__).parent / "progs"
+
+
+@dataclass
+class World:
+    home: Path
+    workspace: Path
+    env: dict[str, str]
+
+    @property
+    def ssh_key(self) -> Path:
+        return self.home / ".ssh" / "id_rsa"
+
+    def run(self, *command: str, args: tuple[str, ...] = (), cwd: Path | None = None, timeout: float = 60,
+            input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """`jail run [args] -- command...` as the person would type it."""
+        return subprocess.run(
+            [sys.executable, "-m", "jail", "run", *args, "--", *command],
+            cwd=cwd or self.workspace, env={**self.env, **(env or {})}, capture_output=True, text=True,
+            timeout=timeout, input=input, check=False,
+        )
+
+    def jail(self, *argv: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "jail", *argv], cwd=cwd or self.workspace, env=self.env,
+                              capture_output=True, text=True, timeout=timeout, check=False)
+
+    def audit_records(self) -> list[dict]:
+        import json
+        sessions = sorted((self.home / ".local/state/jail/sessions").glob("*.jsonl"))
+        assert sessions, "no audit session written"
+        return [json.loads(line) for line in sessions[-1].read_text().splitlines()]
+
+
+# Worlds live outside /tmp: the default profile makes /tmp writable, and a
+# test of "outside the writable places" needs a home that is not.
+WORLDS = Path(os.environ.get("JAIL_TEST_WORLDS", "/srv/jail-test-worlds"))
+
+
+@pytest.fixture
+def tmp_world_dir() -> Path:
+    WORLDS.mkdir(mode=0o755, parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(dir=WORLDS))
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def world(tmp_world_dir: Path) -> World:
+    tmp_path = tmp_world_dir
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text(f"-----BEGIN KEY-----\n{SECRET}\n")
+    (home / ".aws").mkdir()
+    (home / ".aws" / "credentials").write_text(f"[default]\naws_secret_access_key = {SECRET}\n")
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    (workspace / "README").write_text("hello from the workspace\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "JAIL_"))}
+    env.update(HOME=str(home), PYTHONDONTWRITEBYTECODE="1")
+    return World(home, workspace, env)
+
+
+@pytest.fixture(scope="session")
+def progs(tmp_path_factory) -> dict[str, Path]:
+    """The C probe programs, compiled once per run with warnings as errors."""
+    out = tmp_path_factory.mktemp("progs")
+    built = {}
+    for source in PROGS.glob("*.c"):
+        binary = out / source.stem
+        extra = ["-no-pie"] if source.stem == "foreign_arch" else []
+        subprocess.run(["gcc", "-O1", "-Wall", "-Werror", "-pthread", *extra, "-o", str(binary), str(source)],
+                       check=True)
+        built[source.stem] = binary
+    return built
