@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from jail import __version__
 from jail.errors import ExitCode, JailError
 
 # Each module in jail.commands exposes add_parser(subparsers) and run(args) -> int.
-COMMANDS = ("run", "check", "explain", "profile", "trust", "log", "doctor")
+COMMANDS = ("run", "check", "explain", "profile", "trust", "log", "doctor", "syscalls")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,3 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(error.exit_code)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `jail log | head`: the reader left; say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -56,11 +56,14 @@ def hardlinked_inodes(roots: Iterable[str], limit: int = SCAN_LIMIT) -> frozense
 
 def build_policy(loaded, *, env: Mapping[str, str], home: Path) -> Policy:
     jail_env, jail_home = os.environ, Path.home()  # jail's own state, even with --user
-    protected = tuple(p for p in loaded.all_files if Path(p).is_file())
+    protected = tuple(p for p in loaded.all_files if _inode(Path(p)) is not None)
     ctx = PolicyContext(home=home, state_dir=state.state_dir(jail_env, jail_home),
                         config_dir=state.config_dir(jail_env, jail_home), protected_files=protected)
     first = Policy.from_profile(loaded.profile, ctx)
     protected_inodes = frozenset(filter(None, (_inode(Path(p)) for p in protected)))
-    ctx = replace(ctx, protected_inodes=protected_inodes,
-                  denied_inodes=hardlinked_inodes(first.deny_literals()))
+    literals = first.deny_literals()
+    # ~/.ssh may be a symlink into a dotfiles repo: the supervisor sees the real path.
+    aliases = tuple((path, real) for path in literals if (real := os.path.realpath(path)) != path)
+    ctx = replace(ctx, protected_inodes=protected_inodes, deny_aliases=aliases,
+                  denied_inodes=hardlinked_inodes([*literals, *(real for _, real in aliases)]))
     return Policy.from_profile(loaded.profile, ctx)

@@ -3,9 +3,6 @@ filter on this kernel; nothing there mocks the kernel."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest

@@ -7,7 +7,6 @@ import os
 import pwd
 import shutil
 import signal
-import sys
 from pathlib import Path
 
 from jail import __version__, native, state
@@ -28,21 +27,6 @@ def add_parser(sub) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="do not print denials on stderr")
     p.add_argument("command", nargs=argparse.REMAINDER, help="the command and its arguments (after --)")
     p.set_defaults(func=run)
-
-
-def _ask_on_tty(text: str) -> bool:
-    with open("/dev/tty", "r+") as tty:
-        tty.write(text.rstrip("\n") + "\n\nTrust this profile and run? [y/N] ")
-        tty.flush()
-        return tty.readline().strip().lower() in ("y", "yes")
-
-
-def _has_tty() -> bool:
-    try:
-        with open("/dev/tty"):
-            return sys.stdin.isatty()
-    except OSError:
-        return False
 
 
 def _resolve_command(argv: list[str], env: dict[str, str]) -> str:
@@ -72,10 +56,11 @@ def _target_user(name: str | None) -> tuple[int, int, list[int], Path] | None:
 
 def run(args: argparse.Namespace) -> int:
     from jail.audit import AuditWriter
+    from jail.commands.trust import ask_on_terminal, has_terminal
     from jail.filter import build_filter
     from jail.landlock import plan as landlock_plan
-    from jail.profile import ensure_trusted, load_profile
     from jail.policy_context import build_policy
+    from jail.profile import ensure_trusted, load_profile
 
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
@@ -89,8 +74,9 @@ def run(args: argparse.Namespace) -> int:
 
     loaded = load_profile(cwd=cwd, home=home, env=env, profile=args.profile,
                           workspace=Path(args.workspace).resolve() if args.workspace else None)
-    ensure_trusted(loaded.project_files, interactive=_has_tty(), assume_yes=args.trust_project,
-                   ask=_ask_on_tty)
+    # Trust is checked on the exact bytes that were parsed, not on a second read.
+    ensure_trusted(loaded.project_contents, interactive=has_terminal(), assume_yes=args.trust_project,
+                   ask=ask_on_terminal)
     policy = build_policy(loaded, env=env, home=home)
     executable = _resolve_command(command, env)
 

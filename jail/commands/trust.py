@@ -42,10 +42,12 @@ def has_terminal() -> bool:
 
 def ask_on_terminal(text: str) -> bool:
     """Show `text` and read y/N from the controlling terminal, not from stdin."""
-    with open("/dev/tty", "r+", encoding="utf-8", errors="replace") as tty:
-        tty.write(text.rstrip("\n") + "\n\nTrust it? [y/N] ")
-        tty.flush()
-        return tty.readline().strip().lower() in ("y", "yes")
+    # A tty is not seekable, so Python's text mode cannot open it "r+": use
+    # unbuffered bytes, one descriptor for both directions.
+    with open("/dev/tty", "r+b", buffering=0) as tty:
+        tty.write((text.rstrip("\n") + "\n\nTrust it? [y/N] ").encode("utf-8", "replace"))
+        answer = tty.readline().decode("utf-8", "replace")
+    return answer.strip().lower() in ("y", "yes")
 
 
 def run(args: argparse.Namespace) -> int:

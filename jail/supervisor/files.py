@@ -12,8 +12,8 @@ import threading
 from jail import native
 from jail.policy import Access
 from jail.supervisor.context import Context, Request
-from jail.supervisor.resolve import AT_FDCWD, Resolved, split_parent
 from jail.supervisor.procinfo import task_ids
+from jail.supervisor.resolve import AT_FDCWD, Resolved, split_parent
 from jail.syscalls import Arg
 
 O_TMPFILE_BIT = 0o20000000

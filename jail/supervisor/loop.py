@@ -20,7 +20,8 @@ HANDLERS = {Family.OPEN: handle_open, Family.PATH: handle_path, Family.FD: handl
 
 
 class Supervisor:
-    def __init__(self, ctx: Context, workers: int = 4, creds: tuple[int, int, list[int]] | None = None) -> None:
+    def __init__(self, ctx: Context, workers: int = 4,
+                 creds: tuple[int, int, list[int]] | None = None) -> None:
         self.ctx = ctx
         self.workers = workers
         self.creds = creds  # set when jail runs as root and the agent does not

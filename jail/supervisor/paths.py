@@ -141,7 +141,8 @@ def _symlink(ctx: Context, req: Request) -> None:
 
 # -- metadata ----------------------------------------------------------------
 
-def _on_object(ctx: Context, req: Request, action: Callable[[Resolved], None], nofollow: bool = False) -> None:
+def _on_object(ctx: Context, req: Request, action: Callable[[Resolved], None],
+               nofollow: bool = False) -> None:
     flags = _flags(req)
     follow = not (nofollow or flags & AT_SYMLINK_NOFOLLOW)
     obj = _object(ctx, req, _dirfd(req), Arg.PATH, follow, flags)

@@ -133,76 +133,69 @@ class Resolver:
 
     def _walk(self, tid: int, base: int, path: str, follow: bool) -> Resolved:
         ids = task_ids(tid)
+        own = (ids.ns_tgid, ids.ns_tid) if self.view.pidns else (ids.tgid, tid)
         if path.startswith("/") or base == AT_FDCWD:
-            cur, cur_path = os.dup(self.view.root_fd), "/"
+            walk = _Walk(os.dup(self.view.root_fd), "/")
         else:
-            cur = os.dup(base)
-            cur_path = os.readlink(f"/proc/self/fd/{base}")
+            walk = _Walk(os.dup(base), os.readlink(f"/proc/self/fd/{base}"))
         parts = [p for p in path.split("/") if p]
-        links = 0
         try:
             while parts:
                 comp = parts.pop(0)
-                last = not parts
                 if comp == ".":
                     continue
                 if comp == "..":
-                    cur, cur_path = self._parent(cur, cur_path)
+                    self._parent(walk)
                     continue
-                at_proc_root = self._is_proc_root(cur)
+                at_proc_root = self._is_proc_root(walk.fd)
                 if at_proc_root and comp in ("self", "thread-self"):
-                    view_tgid = ids.ns_tgid if self.view.pidns else ids.tgid
-                    view_tid = ids.ns_tid if self.view.pidns else tid
-                    extra = [str(view_tgid)] if comp == "self" else [str(view_tgid), "task", str(view_tid)]
-                    parts[:0] = extra
+                    # The caller's own numbers, as it sees them in its pid namespace.
+                    parts[:0] = [str(own[0])] if comp == "self" else [str(own[0]), "task", str(own[1])]
                     continue
                 if at_proc_root and comp.isdigit() and not self.view.is_sandboxed(int(comp)):
-                    return Resolved(-1, _join(cur_path, comp), None, foreign=True)
-                nxt = os.open(comp, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=cur)
-                st = os.fstat(nxt)
-                if stat.S_ISLNK(st.st_mode) and (follow or not last):
-                    links += 1
-                    if links > MAX_SYMLINKS:
-                        os.close(nxt)
-                        raise OSError(errno.ELOOP, "too many symlinks")
-                    if st.st_dev in self.view.proc_devs and not at_proc_root:
-                        # A magic link of a sandboxed process (fd/N, cwd, root, exe):
-                        # the kernel follows it to the object that process holds.
-                        os.close(nxt)
-                        nxt = os.open(comp, O_OPATH, dir_fd=cur)
-                        os.close(cur)
-                        cur = nxt
-                        cur_path = os.readlink(f"/proc/self/fd/{cur}")
-                        continue
-                    text = os.readlink(comp, dir_fd=cur)
-                    os.close(nxt)
-                    parts[:0] = [p for p in text.split("/") if p]
-                    if text.startswith("/"):
-                        os.close(cur)
-                        cur, cur_path = os.dup(self.view.root_fd), "/"
-                    continue
-                if not last and not stat.S_ISDIR(st.st_mode):
-                    os.close(nxt)
-                    raise OSError(errno.ENOTDIR, "not a directory")
-                os.close(cur)
-                cur, cur_path = nxt, _join(cur_path, comp)
+                    return Resolved(-1, _join(walk.path, comp), None, foreign=True)
+                self._step(walk, comp, parts, follow or bool(parts), at_proc_root)
         except BaseException:
-            os.close(cur)
+            os.close(walk.fd)
             raise
-        st = os.fstat(cur)
+        st = os.fstat(walk.fd)
         if stat.S_ISCHR(st.st_mode) and st.st_rdev == TTY_RDEV:
-            os.close(cur)
+            os.close(walk.fd)
             return self._controlling_tty(tid)
-        return self._finish(cur, st, cur_path)
+        return self._finish(walk.fd, st, walk.path)
 
-    def _parent(self, cur: int, cur_path: str) -> tuple[int, str]:
+    def _step(self, walk: _Walk, comp: str, parts: list[str], follow: bool, at_proc_root: bool) -> None:
+        """Move one component; a symlink puts its text back in front of `parts`."""
+        nxt = os.open(comp, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=walk.fd)
+        st = os.fstat(nxt)
+        if not (stat.S_ISLNK(st.st_mode) and follow):
+            if parts and not stat.S_ISDIR(st.st_mode):
+                os.close(nxt)
+                raise OSError(errno.ENOTDIR, "not a directory")
+            walk.move(nxt, _join(walk.path, comp))
+            return
+        os.close(nxt)
+        walk.links += 1
+        if walk.links > MAX_SYMLINKS:
+            raise OSError(errno.ELOOP, "too many symlinks")
+        if st.st_dev in self.view.proc_devs and not at_proc_root:
+            # A magic link of a sandboxed process (fd/N, cwd, root, exe): the
+            # kernel follows it to the object that process holds.
+            nxt = os.open(comp, O_OPATH, dir_fd=walk.fd)
+            walk.move(nxt, os.readlink(f"/proc/self/fd/{nxt}"))
+            return
+        text = os.readlink(comp, dir_fd=walk.fd)
+        parts[:0] = [p for p in text.split("/") if p]
+        if text.startswith("/"):
+            walk.move(os.dup(self.view.root_fd), "/")
+
+    def _parent(self, walk: _Walk) -> None:
         root = os.fstat(self.view.root_fd)
-        here = os.fstat(cur)
+        here = os.fstat(walk.fd)
         if (here.st_dev, here.st_ino) == (root.st_dev, root.st_ino):
-            return cur, "/"
-        parent = os.open("..", O_OPATH, dir_fd=cur)
-        os.close(cur)
-        return parent, os.path.dirname(cur_path.rstrip("/")) or "/"
+            walk.path = "/"  # ".." of the root is the root
+            return
+        walk.move(os.open("..", O_OPATH, dir_fd=walk.fd), os.path.dirname(walk.path.rstrip("/")) or "/")
 
     def _is_proc_root(self, fd: int) -> bool:
         st = os.fstat(fd)
@@ -228,6 +221,17 @@ class Resolver:
             os.close(fd)
             raise OSError(errno.ENXIO, "controlling terminal not found")
         return Resolved(fd, path, st)
+
+
+class _Walk:
+    """Where a component walk stands: an O_PATH fd it owns and that fd's path."""
+
+    def __init__(self, fd: int, path: str) -> None:
+        self.fd, self.path, self.links = fd, path, 0
+
+    def move(self, fd: int, path: str) -> None:
+        os.close(self.fd)
+        self.fd, self.path = fd, path
 
 
 def _join(base: str, comp: str) -> str:

@@ -72,8 +72,48 @@ def test_a_supervisor_crash_stops_the_sandbox_and_says_so(world):
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if marker.encode() in open(f"/proc/{entry}/cmdline", "rb").read():
-                    leftovers.append(entry)
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if marker.encode() in f.read():
+                        leftovers.append(entry)
             except OSError:
                 pass
     assert not leftovers
+
+
+def test_on_a_terminal_jail_asks_before_trusting_a_project_profile(world):
+    import pty
+    import select
+    import time
+    (world.workspace / "jail.toml").write_text('extends = ["default"]\n')
+
+    def session(answer: bytes) -> tuple[bytes, int]:
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.chdir(world.workspace)
+            os.execve(sys.executable, [sys.executable, "-m", "jail", "run", "--", "touch", "ran"], world.env)
+        seen, deadline = b"", time.monotonic() + 30
+        while b"[y/N]" not in seen and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.2)[0]:
+                seen += os.read(fd, 4096)
+        os.write(fd, answer)
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        return seen, os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+    shown, code = session(b"n\n")
+    assert b'extends = ["default"]' in shown and code == 3
+    assert not (world.workspace / "ran").exists()
+    shown, code = session(b"y\n")
+    assert code == 0 and (world.workspace / "ran").exists()
+    (world.workspace / "ran").unlink()
+    # Trusted now: no question; after a change, the diff is shown and asked again.
+    assert world.run("touch", "ran").returncode == 0
+    (world.workspace / "jail.toml").write_text('extends = ["default"]\n[workspace]\nwritable = ["~"]\n')
+    shown, code = session(b"n\n")
+    assert b'+writable = ["~"]' in shown and code == 3

@@ -37,7 +37,8 @@ def test_python_open_relative_dirfd_symlink_hardlink_and_proc_root(world):
         home = {str(world.home)!r}
         attempts = {{
             "open": lambda: open(home + "/.ssh/id_rsa").read(),
-            "dirfd": lambda: os.read(os.open("id_rsa", os.O_RDONLY, dir_fd=os.open(home + "/.ssh", os.O_RDONLY)), 99),
+            "dirfd": lambda: os.read(os.open("id_rsa", os.O_RDONLY,
+                                             dir_fd=os.open(home + "/.ssh", os.O_RDONLY)), 99),
             "symlink": lambda: open("innocent.txt").read(),
             "hardlink": lambda: open(home + "/copy-of-key").read(),
             "proc-root": lambda: open("/proc/self/root" + home + "/.ssh/id_rsa").read(),
@@ -119,8 +120,8 @@ def test_writes_and_deletes_outside_the_writable_places_are_refused(world):
 def test_the_audit_log_and_state_are_out_of_reach(world):
     world.run("true")
     state = world.home / ".local/state/jail"
-    result = world.run("bash", "-c", f"cat {state}/sessions/*.jsonl; echo forged >> {state}/sessions/x.jsonl; "
-                                     f"rm -rf {state}")
+    script = f"cat {state}/sessions/*.jsonl; echo forged >> {state}/sessions/x.jsonl; rm -rf {state}"
+    result = world.run("bash", "-c", script)
     assert result.stdout == ""
     assert "jail: denied" in result.stderr
     assert state.exists() and not (state / "sessions" / "x.jsonl").exists()

@@ -13,7 +13,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import SECRET, WORLDS
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create the unprivileged world")
@@ -37,14 +36,14 @@ def nobody_world():
     shutil.rmtree(base, ignore_errors=True)
 
 
-SCRIPT = f"cat ~/.ssh/id_rsa; echo made > made.txt && id -u && stat -c %U made.txt; echo x > /etc/jail-nobody"
+SCRIPT = "cat ~/.ssh/id_rsa; echo made > made.txt && id -u && stat -c %U made.txt; echo x > /etc/jail-nobody"
 
 
 def test_root_jail_runs_the_agent_as_another_user(nobody_world):
-    home, workspace = nobody_world
+    _home, workspace = nobody_world
     env = {"PATH": os.environ["PATH"], "HOME": "/root"}
-    result = subprocess.run([sys.executable, "-m", "jail", "run", "--user", "nobody", "--", "bash", "-c", SCRIPT],
-                            cwd=workspace, env=env, capture_output=True, text=True, timeout=60)
+    command = [sys.executable, "-m", "jail", "run", "--user", "nobody", "--", "bash", "-c", SCRIPT]
+    result = subprocess.run(command, cwd=workspace, env=env, capture_output=True, text=True, timeout=60)
     assert SECRET not in result.stdout
     assert result.stdout.split() == [str(NOBODY.pw_uid), "nobody"]
     assert not Path("/etc/jail-nobody").exists()

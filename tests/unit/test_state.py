@@ -75,7 +75,7 @@ def test_ensure_private_dir_creates_every_missing_level_private(tmp_path):
 def test_ensure_private_dir_tightens_an_existing_dir(tmp_path):
     target = tmp_path / "open"
     target.mkdir()
-    os.chmod(target, 0o755)  # noqa: S103 - the loose mode under test
+    os.chmod(target, 0o755)
     ensure_private_dir(target)
     assert mode_of(target) == 0o700
     ensure_private_dir(target)  # idempotent
