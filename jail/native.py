@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from jail._native import ffi, lib
 
 PATH_MAX = 4096
+SECCOMP_USER_NOTIF_FLAG_CONTINUE = 1
 
 # Keep in step with the STAGE_* enum in native/jail_native.c.
 SETUP_STAGES = {
@@ -74,6 +75,15 @@ class Listener:
         _check(rc, "SECCOMP_IOCTL_NOTIF_SEND")
         return True
 
+    def let_kernel_continue(self, notif_id: int) -> bool:
+        """Let the kernel run the syscall itself. Only for execve, whose result is
+        verified afterwards at the ptrace exec event, where the agent cannot interfere."""
+        rc = lib.jl_respond(self.fd, notif_id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE)
+        if rc == -errno.ENOENT:
+            return False
+        _check(rc, "SECCOMP_IOCTL_NOTIF_SEND")
+        return True
+
     def inject_fd(self, notif_id: int, fd: int, cloexec: bool) -> bool:
         """Install fd in the target and complete its syscall in one step."""
         rc = lib.jl_addfd_send(self.fd, notif_id, fd, os.O_CLOEXEC if cloexec else 0)
@@ -128,6 +138,10 @@ def set_thread_fscreds(uid: int, gid: int, groups: list[int] | None) -> None:
 def private_thread_fs() -> None:
     """Give this thread its own umask and cwd (unshare CLONE_FS)."""
     _check(lib.jl_unshare_fs(), "unshare(CLONE_FS)")
+
+
+def signalfd_sigchld() -> int:
+    return _check(lib.jl_signalfd_sigchld(), "signalfd")
 
 
 def landlock_abi() -> int:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 class Family(enum.StrEnum):
     OPEN = "open"          # emulated: the supervisor opens and injects the fd
     PATH = "path"          # emulated: a change to a name (unlink, rename, chmod...)
+    EXEC = "exec"          # the kernel execs; verified at the ptrace exec event
     FD = "fd"              # emulated: a change to the object behind an fd
     DENY = "deny"          # refused in BPF with an errno, no supervisor round trip
 
@@ -62,7 +63,7 @@ class Syscall:
 
 
 A = Arg
-OPEN, PATH, FD, DENY = Family.OPEN, Family.PATH, Family.FD, Family.DENY
+OPEN, PATH, FD, EXEC, DENY = Family.OPEN, Family.PATH, Family.FD, Family.EXEC, Family.DENY
 EPERM, ENOSYS = errno.EPERM, errno.ENOSYS
 
 CLONE_NAMESPACE_BITS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000,
@@ -78,6 +79,10 @@ TABLE: tuple[Syscall, ...] = (
     Syscall("openat", 257, OPEN, (A.DIRFD, A.PATH, A.FLAGS, A.MODE)),
     Syscall("openat2", 437, OPEN, (A.DIRFD, A.PATH, A.HOW, A.SIZE)),
     Syscall("creat", 85, OPEN, (A.PATH, A.MODE)),
+    # Exec cannot be emulated: the new image is checked at the ptrace exec
+    # event, before it runs an instruction, from the kernel's own copy.
+    Syscall("execve", 59, EXEC, (A.PATH, A.ANY, A.ANY)),
+    Syscall("execveat", 322, EXEC, (A.DIRFD, A.PATH, A.ANY, A.ANY, A.FLAGS)),
     # Changes to names and metadata: emulated so carve-outs inside writable
     # trees hold (Landlock below confines the rest without a race).
     Syscall("unlink", 87, PATH, (A.PATH,)),

@@ -27,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -691,4 +692,16 @@ int jl_utimensat_fd(int fd, const void *times)
 int jl_unshare_fs(void)
 {
     return unshare(CLONE_FS) < 0 ? neg_errno() : 0;
+}
+
+/* A signalfd for SIGCHLD, which every jail thread keeps blocked: the exec
+ * gate's tracer thread polls it to learn about ptrace stops without polling
+ * waitpid in a loop. */
+int jl_signalfd_sigchld(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    return fd < 0 ? neg_errno() : fd;
 }

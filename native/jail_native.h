@@ -71,3 +71,4 @@ int jl_landlock_abi(void);
 int jl_fchownat_empty(int fd, int uid, int gid);
 int jl_utimensat_fd(int fd, const void *times);
 int jl_unshare_fs(void);
+int jl_signalfd_sigchld(void);

@@ -97,14 +97,16 @@ def run(args: argparse.Namespace) -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
     code = int(ExitCode.JAIL_FAILED)
     try:
-        code = exit_code_of(_supervise(spec, policy, audit, user, quiet=args.quiet))
+        code = exit_code_of(_supervise(spec, policy, audit, user, quiet=args.quiet,
+                                       workspace=loaded.profile.workspace))
     finally:
         audit.close(code)
     return code
 
 
-def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool) -> int | None:
+def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: Path) -> int | None:
     from jail.supervisor.context import Context, Notices
+    from jail.supervisor.execgate import ExecGate, policy_decider
     from jail.supervisor.loop import Supervisor
     from jail.supervisor.resolve import SandboxView
 
@@ -113,6 +115,8 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool) -> int | Non
     try:
         view = SandboxView(sandbox.agent_pid, sandbox.shim_pid, pidns=sandbox.namespaces != "none")
         ctx = Context(listener, policy, audit, view, Notices(enabled=not quiet))
+        ctx.exec_gate = ExecGate(ctx, policy_decider(policy, str(workspace)))
+        ctx.exec_gate.start()
         supervisor = Supervisor(ctx, creds=(user[0], user[1], user[2]) if user else None)
         supervisor.start()
         audit.record(event="sandbox", namespaces=sandbox.namespaces, shim_pid=sandbox.shim_pid,
@@ -122,21 +126,27 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool) -> int | Non
         sandbox.kill()
         sandbox.wait_exit()
         raise
-    while not sandbox.exited:
-        if supervisor.failed.is_set():
-            sandbox.kill()
-            sandbox.wait_exit()
-            raise SupervisorFailed(f"the supervisor failed ({supervisor.failure!r}); "
-                                   "the sandbox was stopped and nothing it started is left running")
-        info = signal.sigtimedwait(WAITED, 0.2)
-        if info is None or info.si_signo == signal.SIGCHLD:
+    def failure() -> BaseException | None:
+        return supervisor.failure or ctx.exec_gate.failure
+
+    while not sandbox.exited and failure() is None:
+        # SIGCHLD stays blocked and is left to the exec gate's signalfd.
+        info = signal.sigtimedwait(FORWARDED, 0.2)
+        if info is None:
             continue
         if info.si_signo in FORWARDED and info.si_code != SI_KERNEL:
             sandbox.forward(info.si_signo)  # sent to jail with kill(1): pass it on
         elif info.si_signo == signal.SIGTSTP:
             os.kill(os.getpid(), signal.SIGSTOP)  # Ctrl-Z stopped the agent; stop with it
+    if failure() is not None:
+        sandbox.kill()
+        sandbox.wait_exit()
+        raise SupervisorFailed(f"the supervisor failed ({failure()!r}); "
+                               "the sandbox was stopped and nothing it started is left running")
     status = sandbox.wait_exit()
     supervisor.stop()
+    if failure() is not None:  # it broke while the agent was finishing
+        raise SupervisorFailed(f"the supervisor failed ({failure()!r}); the sandbox was stopped")
     return status
 
 

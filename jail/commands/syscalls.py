@@ -12,6 +12,7 @@ ACTIONS = {
     Family.OPEN: "emulated: opened by jail, fd injected",
     Family.PATH: "emulated: checked and performed by jail",
     Family.FD: "emulated: checked and performed by jail",
+    Family.EXEC: "run by the kernel, verified at the ptrace exec event",
 }
 
 

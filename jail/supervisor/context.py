@@ -99,6 +99,7 @@ class Context:
         self.view = view
         self.resolver = Resolver(view)
         self.notices = notices
+        self.exec_gate = None  # set by the caller: jail.supervisor.execgate.ExecGate
 
     def check(self, req: Request, access: Access, path: str, st=None, foreign: bool = False) -> Verdict:
         """Ask the policy, write the audit record, raise Denied on a denial.

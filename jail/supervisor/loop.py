@@ -16,7 +16,12 @@ from jail.supervisor.files import handle_open
 from jail.supervisor.paths import handle_path
 from jail.syscalls import BY_NR, Family
 
-HANDLERS = {Family.OPEN: handle_open, Family.PATH: handle_path, Family.FD: handle_path}
+def handle_exec(ctx: Context, req: Request) -> None:
+    ctx.exec_gate.submit(req)
+
+
+HANDLERS = {Family.OPEN: handle_open, Family.PATH: handle_path, Family.FD: handle_path,
+            Family.EXEC: handle_exec}
 
 
 class Supervisor:

@@ -58,6 +58,7 @@ DROP = textwrap.dedent("""
     import jail.cli, jail.commands.run, jail.audit, jail.filter, jail.landlock, jail.profile
     import jail.policy, jail.policy_context, jail.supervisor.loop, jail.supervisor.context
     import jail.supervisor.resolve, jail.supervisor.files, jail.supervisor.paths, jail.sandbox
+    import jail.supervisor.execgate, ptrace.binding.func
     import encodings.idna, json, hashlib, difflib
     from jail.profile import builtin
     builtin.preload()
