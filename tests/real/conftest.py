@@ -17,6 +17,20 @@ SECRET = "SECRET-7f3a9c-DO-NOT-LEAK"
 PROGS = Path(__file__).parent / "progs"
 
 
+def processes_with(marker: str) -> list[int]:
+    """Live processes whose command line contains marker (to prove none survived)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if marker.encode() in f.read():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
 @dataclass
 class World:
     home: Path

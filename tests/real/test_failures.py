@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import SECRET
+from conftest import SECRET, processes_with
 
 
 def test_a_broken_profile_is_a_file_line_error_and_nothing_runs(world):
@@ -68,16 +68,7 @@ def test_a_supervisor_crash_stops_the_sandbox_and_says_so(world):
         cwd=world.workspace, env=world.env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 125
     assert "supervisor failed" in result.stderr
-    leftovers = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if marker.encode() in f.read():
-                        leftovers.append(entry)
-            except OSError:
-                pass
-    assert not leftovers
+    assert not processes_with(marker)
 
 
 def test_on_a_terminal_jail_asks_before_trusting_a_project_profile(world):

@@ -12,19 +12,7 @@ import time
 import uuid
 
 import pytest
-
-
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if marker.encode() in f.read():
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
+from conftest import processes_with
 
 
 def _wait_for(predicate, timeout: float = 10.0) -> bool:
@@ -61,12 +49,12 @@ def test_sigkill_of_jail_leaves_nothing_behind(world, namespaces):
                             cwd=world.workspace, env={**world.env, "JAIL_NAMESPACES": namespaces},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert _wait_for(lambda: len(_processes_with(marker)) >= 2), "sandboxed processes did not start"
+        assert _wait_for(lambda: len(processes_with(marker)) >= 2), "sandboxed processes did not start"
         proc.kill()
         proc.wait()
-        assert _wait_for(lambda: not _processes_with(marker)), _processes_with(marker)
+        assert _wait_for(lambda: not processes_with(marker)), processes_with(marker)
     finally:
-        for pid in _processes_with(marker):
+        for pid in processes_with(marker):
             os.kill(pid, signal.SIGKILL)
 
 
