@@ -29,3 +29,7 @@ lint:
 # what jail relies on in this kernel, and the fallback in use
 doctor:
     python -m jail doctor
+
+# the Textual approval screens, driven by Pilot
+tui:
+    python -m pytest -q -m tui
