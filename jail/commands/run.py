@@ -13,6 +13,8 @@ from jail import __version__, native, state
 from jail.errors import CommandNotFound, ExitCode, JailError, SupervisorFailed, UsageError
 from jail.sandbox import FORWARDED, SI_KERNEL, WAITED, Sandbox, SandboxSpec, choose_namespaces, exit_code_of
 
+APPROVAL_TIMEOUT = 120.0  # seconds a paused command waits for a person before the fallback (deny)
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("run", help="run a command (an agent) under jail",
@@ -105,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: Path) -> int | None:
+    from jail.approve.broker import Broker
+    from jail.approve.server import ApprovalServer
+    from jail.commands.trust import has_terminal
+    from jail.supervisor.approvals import exec_asker
     from jail.supervisor.context import Context, Notices
     from jail.supervisor.execgate import ExecGate, policy_decider
     from jail.supervisor.loop import Supervisor
@@ -112,42 +118,53 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
 
     sandbox = Sandbox(spec)
     listener = sandbox.spawn()
+    server = None
     try:
         view = SandboxView(sandbox.agent_pid, sandbox.shim_pid, pidns=sandbox.namespaces != "none")
         ctx = Context(listener, policy, audit, view, Notices(enabled=not quiet))
-        ctx.exec_gate = ExecGate(ctx, policy_decider(policy, str(workspace)))
+        # Without a terminal no one will answer unless `jail approve` is already
+        # watching: the fallback (deny) applies at once and CI never hangs.
+        broker = Broker(audit.session_id, timeout=APPROVAL_TIMEOUT, fallback="deny",
+                        attach_grace=APPROVAL_TIMEOUT if has_terminal() else 0)
+        server = ApprovalServer(broker).start()
+        ctx.exec_gate = ExecGate(ctx, policy_decider(policy, str(workspace)),
+                                 ask=exec_asker(ctx, broker, audit.session_id, spec.argv, ctx.notices.tell))
         ctx.exec_gate.start()
         supervisor = Supervisor(ctx, creds=(user[0], user[1], user[2]) if user else None)
         supervisor.start()
         audit.record(event="sandbox", namespaces=sandbox.namespaces, shim_pid=sandbox.shim_pid,
                      agent_pid=sandbox.agent_pid)
         sandbox.confirm_exec()
-    except BaseException:
-        sandbox.kill()
-        sandbox.wait_exit()
-        raise
-    def failure() -> BaseException | None:
-        return supervisor.failure or ctx.exec_gate.failure
+        failure = _watch(sandbox, lambda: supervisor.failure or ctx.exec_gate.failure)
+        if failure is not None:
+            raise SupervisorFailed(f"the supervisor failed ({failure!r}); "
+                                   "the sandbox was stopped and nothing it started is left running")
+        status = sandbox.wait_exit()
+        supervisor.stop()
+        return status
+    finally:
+        if not sandbox.exited:
+            sandbox.kill()
+            sandbox.wait_exit()
+        if server is not None:
+            server.close()
 
+
+def _watch(sandbox: Sandbox, failure) -> BaseException | None:
+    """Pass signals on until the agent exits or the supervisor fails."""
     while not sandbox.exited and failure() is None:
         # SIGCHLD stays blocked and is left to the exec gate's signalfd.
         info = signal.sigtimedwait(FORWARDED, 0.2)
         if info is None:
             continue
-        if info.si_signo in FORWARDED and info.si_code != SI_KERNEL:
+        if info.si_code != SI_KERNEL:
             sandbox.forward(info.si_signo)  # sent to jail with kill(1): pass it on
         elif info.si_signo == signal.SIGTSTP:
             os.kill(os.getpid(), signal.SIGSTOP)  # Ctrl-Z stopped the agent; stop with it
     if failure() is not None:
         sandbox.kill()
         sandbox.wait_exit()
-        raise SupervisorFailed(f"the supervisor failed ({failure()!r}); "
-                               "the sandbox was stopped and nothing it started is left running")
-    status = sandbox.wait_exit()
-    supervisor.stop()
-    if failure() is not None:  # it broke while the agent was finishing
-        raise SupervisorFailed(f"the supervisor failed ({failure()!r}); the sandbox was stopped")
-    return status
+    return failure()
 
 
 __all__ = ["JailError", "add_parser", "run"]

@@ -65,6 +65,14 @@ class Notices:
         self._per_rule: dict[str, int] = {}
         self._lock = threading.Lock()
 
+    def tell(self, line: str) -> None:
+        """A line for the person (approvals): always shown, even with -q."""
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
     def denied(self, access: str, target: str, verdict: Verdict, comm: str, pid: int) -> None:
         if not self.enabled:
             return
@@ -100,6 +108,7 @@ class Context:
         self.resolver = Resolver(view)
         self.notices = notices
         self.exec_gate = None  # set by the caller: jail.supervisor.execgate.ExecGate
+        self.redactor = None   # set by the caller: jail.supervisor.redacted.Redactor
 
     def check(self, req: Request, access: Access, path: str, st=None, foreign: bool = False) -> Verdict:
         """Ask the policy, write the audit record, raise Denied on a denial.
@@ -137,6 +146,13 @@ class Context:
         if not allowed:
             comm = chain[0]["comm"] if chain else "?"
             self.notices.denied(access.value, path, verdict, comm, pid)
+
+    def record_redaction(self, req: Request, path: str, scanned) -> None:
+        """Which rules hid what where: types and lines, never a value (invariant 7)."""
+        findings = [{"rule": f.rule_id, "line": f.line} for f in scanned.findings]
+        if self.audit.seen_once(("redact", req.tid, path, len(findings))):
+            self.audit.record(event="redact", tid=req.tid, syscall=req.syscall.name, target=path,
+                              verdict="redact", findings=findings)
 
     def record_error(self, req: Request, error: BaseException) -> None:
         """An internal error answered with a denial (fail closed)."""
