@@ -94,6 +94,25 @@ Decide = Callable[[ExecFacts], Verdict]
 Ask = Callable[[ExecFacts, Verdict], bool]  # blocks until a person (or the fallback) answers
 
 
+def script_view(facts: ExecFacts) -> tuple[str, ...]:
+    """The argv as the caller wrote it when the kernel ran a #! script.
+
+    For `./terraform destroy` where terraform is a script, the kernel execs the
+    interpreter with argv [interpreter, (its argument,) script path, destroy]:
+    the name the rules know is the script's. Walk past the interpreter words to
+    the first argument that is a file starting with #!.
+    """
+    for i, arg in enumerate(facts.argv[1:3], start=1):
+        path = arg if arg.startswith("/") else os.path.join(facts.cwd, arg)
+        try:
+            with open(path, "rb") as f:
+                if f.read(2) == b"#!":
+                    return facts.argv[i:]
+        except OSError:
+            continue
+    return facts.argv
+
+
 def policy_decider(policy, workspace: str) -> Decide:
     """The profile's exec rules, when this policy has them; otherwise every
     named image runs (the gate still records each exec and refuses unnamed ones)."""
@@ -102,8 +121,14 @@ def policy_decider(policy, workspace: str) -> Decide:
         from jail.exec_policy import ExecEvent
 
         def decide(facts: ExecFacts) -> Verdict:
-            return decide_exec(ExecEvent(exe=facts.exe, argv=facts.argv, cwd=facts.cwd,
-                                         workspace=workspace, env=facts.env))
+            event = ExecEvent(exe=facts.exe, argv=facts.argv, cwd=facts.cwd, workspace=workspace,
+                              env=facts.env)
+            verdict = decide_exec(event)
+            script_argv = script_view(facts)
+            if verdict.action is Action.ALLOW and script_argv != facts.argv:
+                verdict = decide_exec(ExecEvent(exe=script_argv[0], argv=script_argv, cwd=facts.cwd,
+                                                workspace=workspace, env=facts.env))
+            return verdict
         return decide
     allow = Verdict(Action.ALLOW, Rule(kind="jail.exec_default", pattern="*", source="<jail>", line=0,
                                        reason="no exec rules in this profile"), "no exec rules")

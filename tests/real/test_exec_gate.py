@@ -55,3 +55,18 @@ def test_threads_and_vfork_spawns_keep_working(world):
               "print(sorted(int(x) for x in out) == list(range(16)))\n")
     result = world.run("python3", "-c", script)
     assert result.stdout.strip() == "True", result.stderr
+
+
+def test_an_argv_swapping_thread_cannot_sneak_a_denied_command_through(world, progs):
+    tool = world.workspace / "bin" / "terraform"
+    tool.parent.mkdir()
+    tool.write_text('#!/bin/sh\necho "RAN $1"\n')
+    tool.chmod(0o755)
+    (world.workspace / "jail.toml").write_text('extends = ["default"]\n[exec]\ndeny = ["terraform destroy *"]\n')
+    result = world.run(str(progs["race_exec"]), str(tool), "300", args=("--trust-project",), timeout=240)
+    ran = result.stdout.split("\n")
+    assert "RAN plan" in ran  # the race really ran and allowed runs went through
+    assert "RAN destroy" not in ran, result.stdout[-500:]
+    denied = [r for r in _exec_records(world) if r["verdict"] == "deny"]
+    assert denied, "the flipper never won a single race: the test proves nothing"
+    assert all(r["argv"][-1] == "destroy" for r in denied)  # the kernel's copy, never the flipped one

@@ -17,7 +17,9 @@ static void *flipper(void *arg)
     (void)arg;
     while (!done) {
         memcpy(path, secret, strlen(secret) + 1);
+        __asm__ volatile("" ::: "memory"); /* keep both stores */
         memcpy(path, allowed, strlen(allowed) + 1);
+        __asm__ volatile("" ::: "memory");
     }
     return NULL;
 }
