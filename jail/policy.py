@@ -11,6 +11,9 @@ Decision order (first match wins):
   5. writing (write, create, delete): read_only wins, then writable places.
 A hard link (LINK, decided on its source) must pass both 4 and 5: writing
 through a new link to a file changes the original, so it needs write access.
+
+Exec events are decided by jail/exec_policy.py (`Policy.decide_exec`), which
+can also answer ASK: wait for a person.
 """
 
 from __future__ import annotations
@@ -21,10 +24,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jail.profile.discover import config_dir, state_dir
 from jail.profile.globs import RuleMatcher, glob_escape, normalize_path
 from jail.profile.model import BUILTIN_SOURCE, DENY, READ_ONLY, READABLE, WRITABLE, Profile, Rule
+
+if TYPE_CHECKING:
+    from jail.exec_policy import ExecDecision, ExecEvent, ExecPolicy
 
 CACHE_SIZE = 65536
 
@@ -46,6 +53,7 @@ class Access(enum.StrEnum):
 class Action(enum.StrEnum):
     ALLOW = "allow"
     DENY = "deny"
+    ASK = "ask"  # exec only: hold it until a person answers
 
 
 MODIFY = frozenset({Access.WRITE, Access.CREATE, Access.DELETE})
@@ -83,6 +91,8 @@ class PolicyContext:
     # ~/.ssh -> ~/dotfiles/ssh: the supervisor decides on resolved paths, so the
     # real path must be denied too. The caller resolves; the policy stays pure.
     deny_aliases: tuple[tuple[str, str], ...] = ()
+    # jail's other private places (the approval sockets): no access at all, like state_dir.
+    private_dirs: tuple[Path, ...] = ()
 
     @classmethod
     def for_person(cls, *, home: Path, env: Mapping[str, str],
@@ -128,6 +138,9 @@ class Policy:
                           RuleMatcher(profile.readable, home=home, workspace=workspace))
         self._state = normalize_path(str(ctx.state_dir))
         self._config = normalize_path(str(ctx.config_dir))
+        self._private = [(text, _jail_rule("private", text, "jail's approval sockets: the agent may not "
+                                           "answer its own approvals"))
+                         for text in (normalize_path(str(path)) for path in ctx.private_dirs)]
         self._state_rule = _jail_rule("state", self._state,
                                       "jail's own state (audit log, trust store)")
         self._config_rule = _jail_rule("config", self._config,
@@ -156,7 +169,7 @@ class Policy:
         reach."""
         holders: dict[str, Rule] = {}
         for text, rule in [(self._state, self._state_rule), (self._config, self._config_rule),
-                           *self._protected.items()]:
+                           *self._private, *self._protected.items()]:
             for parent in _ancestors(text):
                 holders.setdefault(parent, rule)
         rule_holders: dict[str, Rule] = {}
@@ -201,6 +214,9 @@ class Policy:
     def _jail_files(self, access: Access, path: str) -> Verdict | None:
         if _under(path, self._state):
             return _deny(self._state_rule)
+        for private, rule in self._private:
+            if _under(path, private):
+                return _deny(rule)
         if access is Access.READ:
             return None
         protected = self._protected.get(path)
@@ -251,6 +267,23 @@ class Policy:
                              "places would let writes through the link change it")
             return _deny(OUTSIDE_WRITABLE)
         return _allow(writable, _reason(writable))
+
+    # -- exec ------------------------------------------------------------------
+
+    @functools.cached_property
+    def exec_policy(self) -> ExecPolicy:
+        from jail.exec_policy import ExecPolicy
+
+        return ExecPolicy(self.profile.exec_rules, home=str(self.ctx.home),
+                          writable=self.writable_roots())
+
+    def decide_exec(self, event: ExecEvent) -> Verdict:
+        """ALLOW, ASK or DENY for one exec, with the rule (see jail/exec_policy.py)."""
+        return self.exec_policy.decide(event)
+
+    def explain_exec(self, event: ExecEvent) -> ExecDecision:
+        """The verdict with every rule that matched and the command each one matched."""
+        return self.exec_policy.explain(event)
 
     # -- for the kernel layer ----------------------------------------------------
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import tomli
 
 PACKAGE = "jail.builtin_profiles"
+# Catalogues that live beside the profiles but are data, not profiles.
+DATA_FILES = frozenset({"secrets"})
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ def builtin_names() -> list[str]:
 @functools.cache
 def _scan_names() -> tuple[str, ...]:
     return tuple(sorted(entry.name[:-5] for entry in _root().iterdir()
-                        if entry.name.endswith(".toml") and entry.is_file()))
+                        if entry.name.endswith(".toml") and entry.is_file()
+                        and entry.name[:-5] not in DATA_FILES))
 
 
 def read_builtin(name: str) -> Builtin | None:

@@ -1,7 +1,9 @@
 """Run the `match` / `no_match` examples each rule carries, against that rule alone.
 
 This is how a profile tests itself: `jail check` fails when a rule does not
-cover what its author said it covers, or covers what it should not.
+cover what its author said it covers, or covers what it should not. File rule
+examples are paths; exec rule examples are command lines, run as an exec in a
+fixed example workspace (see jail/exec_policy.py, `example_event`).
 """
 
 from __future__ import annotations
@@ -51,4 +53,13 @@ def run_examples(profile: Profile, *, home: Path) -> tuple[int, list[ExampleFail
             path = example_path(example, home=home, workspace=profile.workspace)
             if (matcher.match(path) is not None) != expected:
                 failures.append(ExampleFailure(rule, example, expected))
+    if profile.exec_rules:
+        from jail.exec_policy import rule_covers  # the exec policy imports this package
+
+        for exec_rule in profile.exec_rules:
+            for example, expected in ([(e, True) for e in exec_rule.match]
+                                      + [(e, False) for e in exec_rule.no_match]):
+                count += 1
+                if rule_covers(exec_rule, example) != expected:
+                    failures.append(ExampleFailure(exec_rule, example, expected))
     return count, failures

@@ -7,13 +7,20 @@ extends "default" unless it says otherwise) or, without one, the built-in
 and read_only always beat writable and readable, so a project can only add
 writable places or readable trees on top of the base; and it is only used once
 the person has trusted it (see trust.py; the caller checks, this never prompts).
+
+`[exec] catalogue = true` includes the built-in catalogue of destructive
+commands (profiles/destructive.toml) as a layer right before the file that asks
+for it, after what that file extends. Once a layer includes it, it stays: a
+later `catalogue = false` does not take it out (silence single entries with an
+`allow` instead). Exec rules remember their layer, because an `allow` only
+outweighs an `ask` of the same or an earlier layer (see jail/exec_policy.py).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jail.errors import ProfileError
@@ -25,10 +32,11 @@ from jail.profile.discover import (
     present,
     user_base_path,
 )
-from jail.profile.model import LoadedProfile, Profile, Rule
+from jail.profile.model import ExecRule, LoadedProfile, Profile, Rule
 from jail.profile.schema import ParsedFile, parse_text, suggest
 
 DEFAULT_BASE = "default"
+CATALOGUE = "destructive"
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,9 @@ class _Resolver:
                 raise ProfileError(f"extends cycle: {cycle}", source, line,
                                    hint="remove one of the extends entries")
             result.extend(self.chain(child, stack=stack))
+        if node.parsed.catalogue and node.key != f"builtin:{CATALOGUE}":
+            where = (node.parsed.source, node.parsed.catalogue_line or 1)
+            result.extend(self.chain(self.builtin(CATALOGUE, where), stack=stack))
         result.append(node)
         return _unique(result)
 
@@ -151,6 +162,13 @@ def merge(files: Sequence[ParsedFile], workspace: Path) -> Profile:
 
     readable_layers = [f.readable for f in files if f.readable is not None]
     description = next((f.description for f in reversed(files) if f.description), "")
+    exec_rules: list[ExecRule] = []
+    for layer, parsed in enumerate(files):
+        for rule in parsed.exec_rules:
+            key = (rule.kind, rule.source, rule.line, rule.pattern)
+            if key not in seen:
+                seen.add(key)
+                exec_rules.append(replace(rule, layer=layer))
     return Profile(
         sources=tuple(f.path if f.path is not None else Path(f.source) for f in files),
         workspace=workspace,
@@ -159,6 +177,7 @@ def merge(files: Sequence[ParsedFile], workspace: Path) -> Profile:
         read_only=union(f.read_only for f in files),
         readable=union(readable_layers) if readable_layers else None,
         description=description,
+        exec_rules=tuple(exec_rules),
     )
 
 

@@ -12,6 +12,11 @@ DENY = "files.deny"
 READ_ONLY = "files.read_only"
 READABLE = "files.readable"
 RULE_KINDS = (WRITABLE, DENY, READ_ONLY, READABLE)
+# Exec rules, as "exec.key" (see jail/exec_policy.py for how they combine).
+EXEC_DENY = "exec.deny"
+EXEC_ASK = "exec.ask"
+EXEC_ALLOW = "exec.allow"
+EXEC_KINDS = (EXEC_DENY, EXEC_ASK, EXEC_ALLOW)
 
 # Rules that jail itself adds (state dir, protected files...) come from here.
 BUILTIN_SOURCE = "<jail>"
@@ -33,6 +38,15 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class ExecRule(Rule):
+    """An exec rule: `pattern` is a command pattern such as "terraform destroy *"."""
+
+    when: tuple[str, ...] = ()  # named conditions that must all hold (execrules/conditions.py)
+    sha256: tuple[str, ...] = ()  # images that are this program whatever their name
+    layer: int = 0  # position of its file among the merged files, base first
+
+
+@dataclass(frozen=True)
 class Profile:
     """The effective, merged rules for one session."""
 
@@ -43,8 +57,10 @@ class Profile:
     read_only: tuple[Rule, ...]
     readable: tuple[Rule, ...] | None  # None: everything not denied is readable
     description: str = ""
+    exec_rules: tuple[ExecRule, ...] = ()  # every layer's [exec] rules, base first
 
     def rules(self) -> tuple[Rule, ...]:
+        """The file rules (exec rules are in `exec_rules`)."""
         return self.writable + self.deny + self.read_only + (self.readable or ())
 
 

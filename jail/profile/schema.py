@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import shlex
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -16,16 +17,32 @@ from typing import Any
 import tomli
 
 from jail.errors import JailError, ProfileError
+from jail.execrules.conditions import CONDITIONS
+from jail.execrules.pattern import PatternError, parse_pattern
 from jail.profile.globs import GLOB_CHARS, GlobError, check_glob, has_glob_chars
 from jail.profile.locate import KeyPath, line_of, locate
-from jail.profile.model import DENY, READ_ONLY, READABLE, WRITABLE, Rule
+from jail.profile.model import (
+    DENY,
+    EXEC_ALLOW,
+    EXEC_ASK,
+    EXEC_DENY,
+    READ_ONLY,
+    READABLE,
+    WRITABLE,
+    ExecRule,
+    Rule,
+)
 
-TOP_KEYS = ("extends", "description", "workspace", "files")
+TOP_KEYS = ("extends", "description", "workspace", "files", "exec")
 SECTION_KEYS = {"workspace": ("writable",), "files": ("deny", "read_only", "readable")}
 RULE_KEYS = ("path", "reason", "match", "no_match")
+EXEC_KEYS = ("catalogue", "deny", "ask", "allow")
+EXEC_RULE_KEYS = ("command", "reason", "when", "match", "no_match", "sha256")
+EXEC_KIND_OF = {"deny": EXEC_DENY, "ask": EXEC_ASK, "allow": EXEC_ALLOW}
 # Sections the design describes but this version does not enforce. Rejecting
 # them beats ignoring them: a person who writes [network] expects it to work.
-RESERVED = {(): ("exec", "network", "redact", "approval"), ("files",): ("redact",)}
+RESERVED = {(): ("network", "redact", "approval"), ("files",): ("redact",)}
+_SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 KIND_OF = {("workspace", "writable"): WRITABLE, ("files", "deny"): DENY,
            ("files", "read_only"): READ_ONLY, ("files", "readable"): READABLE}
 
@@ -55,6 +72,9 @@ class ParsedFile:
     deny: tuple[Rule, ...]
     read_only: tuple[Rule, ...]
     readable: tuple[Rule, ...] | None  # None = key absent
+    exec_rules: tuple[ExecRule, ...] = ()
+    catalogue: bool | None = None  # [exec] catalogue; None = key absent
+    catalogue_line: int = 0
 
 
 def parse_text(text: str, source: str, path: Path | None = None) -> ParsedFile:
@@ -94,7 +114,15 @@ class _Checker:
         self.errors: list[ProfileError] = []
 
     def error(self, message: str, at: KeyPath, hint: str | None = None) -> None:
-        self.errors.append(ProfileError(message, self.source, line_of(self.positions, at), hint))
+        self.errors.append(ProfileError(message, self.source, self.line(at), hint))
+
+    def line(self, at: KeyPath) -> int:
+        """The line of `at`; for a [[table]] entry, whose own path is not recorded,
+        the first line of its contents."""
+        if at in self.positions:
+            return self.positions[at]
+        inside = [line for path, line in self.positions.items() if path[:len(at)] == at]
+        return min(inside) if inside else line_of(self.positions, at)
 
     def check(self) -> ParsedFile:
         self.check_keys((), self.data, TOP_KEYS)
@@ -116,11 +144,129 @@ class _Checker:
                 value = table.get(key)
                 kind = KIND_OF[(section, key)]
                 rules[kind] = None if value is None else self.check_rules((section, key), value)
+        exec_rules, catalogue = self.check_exec()
         if self.errors:
             raise self.errors[0] if len(self.errors) == 1 else CombinedProfileError(self.errors)
         return ParsedFile(self.source, self.path, extends, description,
                           rules[WRITABLE] or (), rules[DENY] or (), rules[READ_ONLY] or (),
-                          rules[READABLE])
+                          rules[READABLE], exec_rules, catalogue,
+                          line_of(self.positions, ("exec", "catalogue")) if catalogue else 0)
+
+    # -- [exec] ------------------------------------------------------------------
+
+    def check_exec(self) -> tuple[tuple[ExecRule, ...], bool | None]:
+        table = self.data.get("exec", {})
+        if not isinstance(table, dict):
+            self.error(f'"exec" must be a table ([exec]), not {type_name(table)}', ("exec",))
+            return (), None
+        self.check_keys(("exec",), table, EXEC_KEYS)
+        catalogue = table.get("catalogue")
+        if catalogue is not None and not isinstance(catalogue, bool):
+            self.error(f'"exec.catalogue" must be true or false, not {type_name(catalogue)}',
+                       ("exec", "catalogue"), "catalogue = true includes the built-in catalogue "
+                       "of destructive commands")
+            catalogue = None
+        rules: list[ExecRule] = []
+        for key in ("deny", "ask", "allow"):
+            value = table.get(key)
+            if value is None:
+                continue
+            at: KeyPath = ("exec", key)
+            if not isinstance(value, list):
+                self.error(f'"exec.{key}" must be an array of commands, not {type_name(value)}', at,
+                           f'write {key} = ["terraform destroy *"]')
+                continue
+            for index, item in enumerate(value):
+                rule = self.check_exec_rule(key, index, item)
+                if rule is not None:
+                    rules.append(rule)
+        rules.sort(key=lambda rule: rule.line)
+        return tuple(rules), catalogue
+
+    def check_exec_rule(self, key: str, index: int, item: Any) -> ExecRule | None:
+        here: KeyPath = ("exec", key, index)
+        reason: str | None = None
+        fields: dict[str, tuple[str, ...]] = {"when": (), "sha256": (), "match": (), "no_match": ()}
+        if isinstance(item, dict):
+            table = self.check_exec_table(key, here, item, fields)
+            if table is None:
+                return None
+            command, reason = table
+        elif isinstance(item, str):
+            command = item
+        else:
+            self.error(f'each entry in "exec.{key}" must be a command or a table '
+                       f'{{ command = "...", reason = "..." }}, not {type_name(item)}', here)
+            return None
+        ok = self.check_command(command, here)
+        for name in fields["when"]:
+            if name not in CONDITIONS:
+                self.error(f'unknown condition "{name}"', (*here, "when"),
+                           suggest(name, tuple(CONDITIONS)))
+                ok = False
+        for digest in fields["sha256"]:
+            if not _SHA256.match(digest):
+                self.error(f'"{digest}" is not a sha256 digest (64 lowercase hex digits)',
+                           (*here, "sha256"))
+                ok = False
+        for field in ("match", "no_match"):
+            for example in fields[field]:
+                ok = self.check_command(example, (*here, field), example=True) and ok
+        if not ok:
+            return None
+        return ExecRule(EXEC_KIND_OF[key], command, self.source, self.line(here), reason,
+                        fields["match"], fields["no_match"], when=fields["when"],
+                        sha256=fields["sha256"])
+
+    def check_exec_table(self, key: str, here: KeyPath, item: dict[str, Any],
+                         fields: dict[str, tuple[str, ...]]) -> tuple[str, str | None] | None:
+        """(command, reason) of `{ command = "...", ... }`; fills in the list fields."""
+        self.check_keys(here, item, EXEC_RULE_KEYS)
+        command = item.get("command")
+        if command is None:
+            self.error(f'a rule table in "exec.{key}" needs a "command"', here,
+                       '{ command = "terraform destroy *", reason = "deletes infrastructure" }')
+            return None
+        if not isinstance(command, str):
+            self.error(f'"command" must be a string, not {type_name(command)}', (*here, "command"))
+            return None
+        reason = item.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            self.error(f'"reason" must be a string, not {type_name(reason)}', (*here, "reason"))
+            reason = None
+        for field in fields:
+            fields[field] = self.check_strings((*here, field), item.get(field, []),
+                                               allow_single=field == "when")
+        return command, reason
+
+    def check_strings(self, at: KeyPath, value: Any, *, allow_single: bool) -> tuple[str, ...]:
+        if allow_single and isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            self.error(f'"{at[-1]}" must be an array of strings, not {type_name(value)}', at)
+            return ()
+        good = []
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not item:
+                shown = type_name(item) if item != "" else "an empty string"
+                self.error(f'each "{at[-1]}" entry must be a non-empty string, not {shown}',
+                           (*at, index))
+            else:
+                good.append(item)
+        return tuple(good)
+
+    def check_command(self, command: str, at: KeyPath, *, example: bool = False) -> bool:
+        try:
+            if example:
+                if not shlex.split(command):
+                    raise PatternError("empty command")
+            else:
+                parse_pattern(command)
+        except (PatternError, ValueError) as error:
+            what = "example" if example else "command"
+            self.error(f'bad {what} "{command}": {error}', at)
+            return False
+        return True
 
     def check_keys(self, at: KeyPath, table: dict[str, Any], allowed: tuple[str, ...]) -> None:
         reserved = RESERVED.get(at, ())

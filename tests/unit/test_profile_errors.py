@@ -37,7 +37,8 @@ CASES = [
     ("[file]\ndeny = []\n", 1, 'unknown key "file"', 'did you mean "files"?'),
     ("[files]\ndeny = [{ path = '~/.x', resaon = 'r' }]\n", 2, 'unknown key "resaon"',
      'did you mean "reason"?'),
-    ("[exec]\nask = ['terraform destroy *']\n", 1, "[exec] is not supported yet", "remove it"),
+    ("[exec]\nask = ['terraform destroy *']\nasks = []\n", 3, 'unknown key "asks" in [exec]',
+     'did you mean "ask"?'),
     ("\n[network]\nallow = []\n", 2, "[network] is not supported yet", None),
     ("[redact]\n", 1, "[redact] is not supported yet", None),
     ("[approval]\ntimeout = '120s'\n", 1, "[approval] is not supported yet", None),
@@ -89,7 +90,7 @@ def test_error_names_file_line_and_what_is_wrong(tmp_path: Path, text: str, line
 
 
 def test_every_problem_in_a_file_is_listed(tmp_path: Path) -> None:
-    text = "[workspace]\nwrtable = []\n[files]\ndeny = ['/a/[']\n[exec]\n"
+    text = "[workspace]\nwrtable = []\n[files]\ndeny = ['/a/[']\n[network]\n"
     with pytest.raises(CombinedProfileError) as caught:
         load(tmp_path, text)
     lines = sorted(error.line for error in caught.value.errors)

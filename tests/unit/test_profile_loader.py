@@ -47,7 +47,7 @@ def test_no_configuration_gives_the_default_profile(world) -> None:
     assert "." in patterns(profile.writable)
     assert profile.readable is None
     assert loaded.project_files == ()
-    assert [p.name for p in loaded.all_files] == ["default.toml"]
+    assert [p.name for p in loaded.all_files] == ["default.toml", "destructive.toml"]
     assert profile.deny[0].source == "default.toml"
 
 
@@ -145,7 +145,7 @@ def test_extended_project_files_need_trust_but_builtins_do_not(world) -> None:
     loaded = load_profile(cwd=repo, home=world["home"], env={})
     assert loaded.project_files == (repo / "jail.toml", repo / "conf" / "shared.toml")
     names = [p.name for p in loaded.profile.sources]
-    assert names == ["default.toml", "strict.toml", "shared.toml", "jail.toml"]
+    assert names == ["destructive.toml", "default.toml", "strict.toml", "shared.toml", "jail.toml"]
     # default reached three ways, each of its rules kept once
     ssh = [r for r in loaded.profile.deny if r.pattern == "~/.ssh"]
     assert len(ssh) == 1
