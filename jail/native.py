@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 from dataclasses import dataclass
 
 from jail._native import ffi, lib
@@ -110,6 +111,29 @@ def read_bytes(pid: int, addr: int, size: int) -> bytes:
     buf = ffi.new("char[]", max(size, 1))
     _check(lib.jl_read_mem(pid, addr, buf, size), "process_vm_readv")
     return ffi.unpack(buf, size)
+
+
+PIDFD_THREAD = os.O_EXCL  # pidfd_open flag (Linux 6.9): a pidfd for one thread
+
+
+def fd_of_thread(tid: int, fd: int) -> int:
+    """A duplicate of one of a thread's fds (the same open file description)."""
+    pidfd = _check(lib.jl_pidfd_open(tid, PIDFD_THREAD), "pidfd_open")
+    try:
+        return _check(lib.jl_pidfd_getfd(pidfd, fd), "pidfd_getfd")
+    finally:
+        os.close(pidfd)
+
+
+def connect_raw(fd: int, address: bytes) -> None:
+    buf = ffi.from_buffer(address)
+    _check(lib.jl_connect(fd, buf, len(address)), "connect")
+
+
+def connect_path(fd: int, path: str) -> None:
+    """connect to a unix socket by path (jail passes /proc/self/fd/N of the checked object)."""
+    raw = os.fsencode(path)
+    connect_raw(fd, struct.pack("H", 1) + raw + b"\0")
 
 
 def openat2(dirfd: int, path: str, flags: int, mode: int = 0, resolve: int = 0) -> int:

@@ -57,8 +57,11 @@ def hardlinked_inodes(roots: Iterable[str], limit: int = SCAN_LIMIT) -> frozense
 def build_policy(loaded, *, env: Mapping[str, str], home: Path) -> Policy:
     jail_env, jail_home = os.environ, Path.home()  # jail's own state, even with --user
     protected = tuple(p for p in loaded.all_files if _inode(Path(p)) is not None)
+    from jail.approve.server import socket_dir
+
     ctx = PolicyContext(home=home, state_dir=state.state_dir(jail_env, jail_home),
-                        config_dir=state.config_dir(jail_env, jail_home), protected_files=protected)
+                        config_dir=state.config_dir(jail_env, jail_home), protected_files=protected,
+                        private_dirs=(socket_dir(dict(jail_env)),))
     first = Policy.from_profile(loaded.profile, ctx)
     protected_inodes = frozenset(filter(None, (_inode(Path(p)) for p in protected)))
     literals = first.deny_literals()

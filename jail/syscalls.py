@@ -15,6 +15,7 @@ class Family(enum.StrEnum):
     OPEN = "open"          # emulated: the supervisor opens and injects the fd
     PATH = "path"          # emulated: a change to a name (unlink, rename, chmod...)
     EXEC = "exec"          # the kernel execs; verified at the ptrace exec event
+    CONNECT = "connect"    # emulated: jail connects its duplicate of the agent's socket
     FD = "fd"              # emulated: a change to the object behind an fd
     DENY = "deny"          # refused in BPF with an errno, no supervisor round trip
 
@@ -39,6 +40,8 @@ class Arg(enum.StrEnum):
     OLDPATH = "oldpath"
     NEWDIRFD = "newdirfd"
     NEWPATH = "newpath"
+    ADDR = "addr"          # struct sockaddr *
+    ADDRLEN = "addrlen"
     ANY = "-"
 
 
@@ -64,6 +67,7 @@ class Syscall:
 
 A = Arg
 OPEN, PATH, FD, EXEC, DENY = Family.OPEN, Family.PATH, Family.FD, Family.EXEC, Family.DENY
+CONNECT = Family.CONNECT
 EPERM, ENOSYS = errno.EPERM, errno.ENOSYS
 
 CLONE_NAMESPACE_BITS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000,
@@ -83,6 +87,9 @@ TABLE: tuple[Syscall, ...] = (
     # event, before it runs an instruction, from the kernel's own copy.
     Syscall("execve", 59, EXEC, (A.PATH, A.ANY, A.ANY)),
     Syscall("execveat", 322, EXEC, (A.DIRFD, A.PATH, A.ANY, A.ANY, A.FLAGS)),
+    # Sockets: a unix socket is named by a path like a file; jail connects the
+    # agent's socket itself with its own copy of the address.
+    Syscall("connect", 42, CONNECT, (A.FD, A.ADDR, A.ADDRLEN)),
     # Changes to names and metadata: emulated so carve-outs inside writable
     # trees hold (Landlock below confines the rest without a race).
     Syscall("unlink", 87, PATH, (A.PATH,)),

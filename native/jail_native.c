@@ -705,3 +705,10 @@ int jl_signalfd_sigchld(void)
     int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     return fd < 0 ? neg_errno() : fd;
 }
+
+/* connect with a sockaddr exactly as copied from the agent; EINPROGRESS and
+ * the rest are the agent's own answer. */
+int jl_connect(int fd, const void *addr, uint32_t len)
+{
+    return connect(fd, (const struct sockaddr *)addr, len) < 0 ? neg_errno() : 0;
+}

@@ -72,3 +72,4 @@ int jl_fchownat_empty(int fd, int uid, int gid);
 int jl_utimensat_fd(int fd, const void *times);
 int jl_unshare_fs(void);
 int jl_signalfd_sigchld(void);
+int jl_connect(int fd, const void *addr, uint32_t len);

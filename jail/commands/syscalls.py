@@ -13,6 +13,7 @@ ACTIONS = {
     Family.PATH: "emulated: checked and performed by jail",
     Family.FD: "emulated: checked and performed by jail",
     Family.EXEC: "run by the kernel, verified at the ptrace exec event",
+    Family.CONNECT: "emulated: jail connects its duplicate of the socket",
 }
 
 

@@ -113,6 +113,29 @@ def script_view(facts: ExecFacts) -> tuple[str, ...]:
     return facts.argv
 
 
+# Wrappers that run the inner command by exec'ing it here: a rule that matched
+# only through them is decided at that inner exec, which the gate sees too.
+# (ssh, kubectl exec and the like run it elsewhere: they are decided here.)
+LOCAL_REEXEC = frozenset({
+    "env", "sudo", "doas", "nice", "nohup", "timeout", "xargs", "stdbuf", "ionice", "setsid", "taskset",
+    "chrt", "time", "command", "exec", "flock", "unbuffer", "chronic", "caffeinate", "systemd-run",
+})
+
+
+LOADER_KIND = "jail.exec_loader"  # loader variables on a gated tool: decided where they are set
+
+
+def _runs_again_here(via: tuple[str, ...]) -> bool:
+    """True if every step from this exec to the matched command is a local re-exec."""
+    if not via:
+        return False
+    for step in via:
+        head = step.split(",")[0].split()
+        if not (step.endswith(" -c") or ", command " in step or (head and head[0] in LOCAL_REEXEC)):
+            return False
+    return True
+
+
 def policy_decider(policy, workspace: str) -> Decide:
     """The profile's exec rules, when this policy has them; otherwise every
     named image runs (the gate still records each exec and refuses unnamed ones)."""
@@ -123,7 +146,14 @@ def policy_decider(policy, workspace: str) -> Decide:
         def decide(facts: ExecFacts) -> Verdict:
             event = ExecEvent(exe=facts.exe, argv=facts.argv, cwd=facts.cwd, workspace=workspace,
                               env=facts.env)
-            verdict = decide_exec(event)
+            decision = policy.explain_exec(event)
+            verdict = decision.verdict
+            deferred = (verdict.action is not Action.ALLOW and verdict.rule.kind != LOADER_KIND
+                        and decision.invocation is not None and _runs_again_here(decision.invocation.via))
+            if deferred:
+                # The final exec is the authority: `bash -c 'make; terraform destroy'`
+                # runs make, and only terraform waits for a person.
+                verdict = Verdict(Action.ALLOW, verdict.rule, f"decided at the inner exec: {verdict.reason}")
             script_argv = script_view(facts)
             if verdict.action is Action.ALLOW and script_argv != facts.argv:
                 verdict = decide_exec(ExecEvent(exe=script_argv[0], argv=script_argv, cwd=facts.cwd,

@@ -14,14 +14,16 @@ from jail.audit import AuditError
 from jail.supervisor.context import Context, Denied, Request, Vanished
 from jail.supervisor.files import handle_open
 from jail.supervisor.paths import handle_path
+from jail.supervisor.sockets import handle_connect
 from jail.syscalls import BY_NR, Family
+
 
 def handle_exec(ctx: Context, req: Request) -> None:
     ctx.exec_gate.submit(req)
 
 
 HANDLERS = {Family.OPEN: handle_open, Family.PATH: handle_path, Family.FD: handle_path,
-            Family.EXEC: handle_exec}
+            Family.EXEC: handle_exec, Family.CONNECT: handle_connect}
 
 
 class Supervisor:

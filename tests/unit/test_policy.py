@@ -246,3 +246,20 @@ def test_symlinked_denied_places_are_denied_at_their_real_path_too() -> None:
     assert decide(policy, "delete", "/home/ann/dotfiles/ssh").rule.pattern == "~/.ssh"
     assert decide(policy, "delete", "/home/ann/dotfiles").rule.pattern == "~/.ssh"
     assert decide(policy, "write", "/home/ann/dotfiles/vimrc").action is Action.ALLOW
+
+
+def test_private_dirs_are_out_of_reach_like_jails_state(tmp_path):
+    from jail.policy import Access, Action, FileEvent, Policy, PolicyContext
+    from jail.profile import load_profile
+
+    home = tmp_path / "home"
+    home.mkdir()
+    loaded = load_profile(cwd=tmp_path, home=home, env={}, profile="default")
+    sockets = tmp_path / "run" / "jail"
+    ctx = PolicyContext(home=home, state_dir=home / ".local/state/jail", config_dir=home / ".config/jail",
+                        private_dirs=(sockets,))
+    policy = Policy.from_profile(loaded.profile, ctx)
+    for access in Access:
+        verdict = policy.decide_file(FileEvent(access, str(sockets / "s.sock")))
+        assert verdict.action is Action.DENY and verdict.rule.kind.startswith("jail."), access
+    assert policy.decide_file(FileEvent(Access.DELETE, str(sockets.parent), is_dir=True)).action is Action.DENY

@@ -1,0 +1,86 @@
+"""A destructive command waits for a person at its exec event; the answer
+comes from `jail approve` in another terminal, or the fallback denies."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import time
+
+import pytest
+
+SCRIPT = "terraform plan; terraform destroy -auto-approve; echo after=$?"
+
+
+@pytest.fixture
+def terraform(world):
+    tool = world.workspace / "bin" / "terraform"
+    tool.parent.mkdir()
+    tool.write_text('#!/bin/sh\necho "TERRAFORM RAN: $1"\n')
+    tool.chmod(0o755)
+    world.env["PATH"] = f"{tool.parent}:{world.env['PATH']}"
+    return tool
+
+
+def test_with_no_one_to_ask_the_fallback_denies_at_once(world, terraform):
+    started = time.monotonic()
+    result = world.run("bash", "-c", SCRIPT)
+    assert time.monotonic() - started < 30  # CI never waits for the 120 s timeout
+    assert "TERRAFORM RAN: plan" in result.stdout
+    assert "TERRAFORM RAN: destroy" not in result.stdout
+    assert "after=137" in result.stdout  # the shell went on; only terraform destroy was stopped
+    records = world.audit_records()
+    answers = [r for r in records if r.get("event") == "approval-answer"]
+    assert answers and answers[0]["decision"]["answer"] == "deny"
+    assert answers[0]["decision"]["answerer"] == "no one to ask"
+
+
+def _read_until(fd: int, pattern: bytes, seen: bytes, timeout: float = 30) -> bytes:
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, seen) and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                break
+    return seen
+
+
+@pytest.mark.parametrize(("answer", "ran"), [("once", True), ("deny", False)])
+def test_jail_approve_in_another_terminal_answers(world, terraform, answer, ran):
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(world.workspace)
+        os.execve(sys.executable, [sys.executable, "-m", "jail", "run", "--", "bash", "-c", SCRIPT], world.env)
+    seen = _read_until(fd, rb"request ([0-9a-f]{8})", b"")
+    request = re.search(rb"request ([0-9a-f]{8})", seen)
+    assert request, seen
+    listing = subprocess.run([sys.executable, "-m", "jail", "approve", "--list", "--json"], env=world.env,
+                             capture_output=True, text=True, timeout=30)
+    assert request.group(1).decode() in listing.stdout and "terraform" in listing.stdout
+    answered = subprocess.run([sys.executable, "-m", "jail", "approve", "--answer", request.group(1).decode(),
+                               answer], env=world.env, capture_output=True, text=True, timeout=30)
+    assert answered.returncode == 0, answered.stderr
+    seen = _read_until(fd, rb"after=\d+", seen)
+    os.waitpid(pid, 0)
+    assert (b"TERRAFORM RAN: destroy" in seen) == ran, seen
+    assert (b"after=0" in seen) == ran
+
+
+def test_the_agent_cannot_reach_its_own_approval_socket(world):
+    script = ("import os, socket, glob\n"
+              "from jail.approve.server import socket_dir\n"
+              "path = str(socket_dir()) + '/' + os.environ['JAIL_SESSION'] + '.sock'\n"
+              "s = socket.socket(socket.AF_UNIX)\n"
+              "try:\n"
+              "    s.connect(path); print('CONNECTED')\n"
+              "except OSError as e:\n"
+              "    print('refused', e.errno)\n"
+              "print(glob.glob(str(socket_dir()) + '/*'))\n")
+    result = world.run(sys.executable, "-c", script)
+    assert "CONNECTED" not in result.stdout
+    assert "refused 13" in result.stdout and "[]" in result.stdout
