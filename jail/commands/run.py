@@ -122,6 +122,7 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
     try:
         view = SandboxView(sandbox.agent_pid, sandbox.shim_pid, pidns=sandbox.namespaces != "none")
         ctx = Context(listener, policy, audit, view, Notices(enabled=not quiet))
+        ctx.redactor = _redactor()
         # Without a terminal no one will answer unless `jail approve` is already
         # watching: the fallback (deny) applies at once and CI never hangs.
         broker = Broker(audit.session_id, timeout=APPROVAL_TIMEOUT, fallback="deny",
@@ -148,6 +149,15 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
             sandbox.wait_exit()
         if server is not None:
             server.close()
+
+
+def _redactor():
+    """Every file the agent reads is scanned; secrets arrive as placeholders."""
+    from jail.redact.placeholders import new_session_key
+    from jail.redact.scanner import Scanner
+    from jail.supervisor.redacted import Redactor
+
+    return Redactor(Scanner.from_catalogue(), new_session_key())
 
 
 def _watch(sandbox: Sandbox, failure) -> BaseException | None:

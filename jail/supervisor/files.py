@@ -10,8 +10,9 @@ import struct
 import threading
 
 from jail import native
-from jail.policy import Access
-from jail.supervisor.context import Context, Request
+from jail.policy import Access, Action, Verdict
+from jail.profile.model import Rule
+from jail.supervisor.context import Context, Denied, Request
 from jail.supervisor.procinfo import task_ids
 from jail.supervisor.resolve import AT_FDCWD, Resolved, split_parent
 from jail.syscalls import Arg
@@ -68,6 +69,8 @@ def _open_existing(ctx: Context, req: Request, obj: Resolved, flags: int) -> Non
     if flags & os.O_PATH:
         _inject(ctx, req, os.dup(obj.fd), flags)
         return
+    if ctx.redactor is not None and stat.S_ISREG(obj.st.st_mode) and _serve_redacted(ctx, req, obj, flags):
+        return
     if stat.S_ISLNK(obj.st.st_mode):
         raise OSError(errno.ELOOP, "symlink with O_NOFOLLOW")
     reopen = (flags & ~_STRIP_ON_REOPEN) | os.O_CLOEXEC | os.O_NOCTTY
@@ -77,6 +80,30 @@ def _open_existing(ctx: Context, req: Request, obj: Resolved, flags: int) -> Non
         threading.Thread(target=_reopen_fifo, args=(ctx, req, fd, reopen, flags), daemon=True).start()
         return
     _inject(ctx, req, os.open(f"/proc/self/fd/{obj.fd}", reopen), flags)
+
+
+def _serve_redacted(ctx: Context, req: Request, obj: Resolved, flags: int) -> bool:
+    """True if the open was answered here: a redacted copy, or a refused write."""
+    scanned = ctx.redactor.scanned(obj.path, obj.fd, obj.st)
+    if not scanned.findings:
+        return False
+    if access_for(flags) is not Access.READ:
+        # jail would not see the write before it lands; a rename over the file
+        # (sed -i, editors) is restored instead, see paths._rename.
+        ctx.record_redaction(req, obj.path, scanned)
+        raise Denied(redaction_write_verdict())
+    ctx.record_redaction(req, obj.path, scanned)
+    _inject(ctx, req, ctx.redactor.reopen(scanned), flags)
+    return True
+
+
+def redaction_write_verdict() -> Verdict:
+    return Verdict(Action.DENY, REDACTED_WRITE_RULE, REDACTED_WRITE_RULE.reason or "")
+
+
+REDACTED_WRITE_RULE = Rule(
+    kind="jail.redacted_file", pattern="file holding secrets", source="<jail>", line=0,
+    reason="the agent sees a redacted copy; write it back by renaming a new file over it (sed -i, editors)")
 
 
 def _reopen_fifo(ctx: Context, req: Request, opath: int, reopen: int, flags: int) -> None:

@@ -111,8 +111,33 @@ def _rename(ctx: Context, req: Request) -> None:
         if st is None:
             raise OSError(errno.ENOENT, "no such file")
         ctx.check(req, Access.DELETE, old.path, st)
-        ctx.check(req, Access.CREATE, new.path, new.stat())
+        replaced = new.stat()
+        ctx.check(req, Access.CREATE, new.path, replaced)
+        if ctx.redactor is not None and replaced is not None and stat.S_ISREG(replaced.st_mode):
+            _restore_secrets(ctx, old, new)
         native.renameat2(old.dir.fd, old.name, new.dir.fd, new.name, flags)
+
+
+def _restore_secrets(ctx: Context, old: _Parent, new: _Parent) -> None:
+    """A file that holds secrets is being replaced (sed -i, an editor's save):
+    the agent wrote it from the redacted copy, so put the real values back."""
+    target = os.open(new.name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=new.dir.fd)
+    try:
+        scanned = ctx.redactor.scanned(new.path, target, os.fstat(target))
+        if not scanned.findings:
+            return
+        with open(f"/proc/self/fd/{target}", "rb") as f:
+            original = f.read()
+    finally:
+        os.close(target)
+    fd = os.open(old.name, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=old.dir.fd)
+    with open(fd, "r+b") as f:
+        written = f.read()
+        restored = ctx.redactor.restore(written, original)
+        if restored != written:
+            f.seek(0)
+            f.write(restored)
+            f.truncate()
 
 
 def _link(ctx: Context, req: Request) -> None:

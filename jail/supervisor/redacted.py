@@ -1,0 +1,121 @@
+"""Serve files that hold secrets as redacted copies.
+
+A regular file opened for reading is scanned once per identity (device,
+inode, size, mtime, ctime). Without a finding the agent gets the file itself;
+with one it gets a fresh read-only open of a sealed memfd holding the same
+bytes with every secret replaced by a placeholder of its own: same line
+count, so diffs and line numbers still make sense; no write, grow, shrink or
+exec is possible on it.
+
+The placeholders are unique per secret and session, so a write-back can be
+restored: when a file that holds secrets is replaced by a rename (sed -i,
+editors' atomic save) the new content gets the real values back before it
+takes the old name. Opening such a file for writing directly is refused,
+because jail would not see the write before it lands.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import threading
+from dataclasses import dataclass
+
+MFD_CLOEXEC = 0x0001
+MFD_ALLOW_SEALING = 0x0002
+MFD_NOEXEC_SEAL = 0x0008
+F_ADD_SEALS = 1033
+F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE = 0x1, 0x2, 0x4, 0x8
+CACHE_ENTRIES = 4096
+
+
+@dataclass
+class Scanned:
+    memfd: int | None           # sealed redacted copy, or None when the file is served as itself
+    findings: tuple             # jail.redact Findings (rule id and place, never the value)
+    unscanned: str | None = None
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def sealed_copy(name: str, data: bytes) -> int:
+    flags = MFD_CLOEXEC | MFD_ALLOW_SEALING
+    try:
+        fd = os.memfd_create(name[-200:], flags | MFD_NOEXEC_SEAL)
+    except OSError:  # kernels before 6.3 have no MFD_NOEXEC_SEAL
+        fd = os.memfd_create(name[-200:], flags)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    import fcntl
+
+    fcntl.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
+    return fd
+
+
+class Redactor:
+    def __init__(self, scanner, key: bytes, every_value=lambda path: False) -> None:
+        self.scanner = scanner
+        self.key = key
+        self.every_value = every_value  # paths whose every value is a secret (e.g. **/.env*)
+        self._cache: collections.OrderedDict[tuple, Scanned] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def scanned(self, path: str, opath_fd: int, st: os.stat_result) -> Scanned:
+        """The scan of the file behind opath_fd (cached by its identity)."""
+        identity = _identity(st)
+        with self._lock:
+            hit = self._cache.get(identity)
+            if hit is not None:
+                self._cache.move_to_end(identity)
+                return hit
+        result = self._scan(path, opath_fd, st)
+        with self._lock:
+            self._cache[identity] = result
+            while len(self._cache) > CACHE_ENTRIES:
+                _, old = self._cache.popitem(last=False)
+                if old.memfd is not None:
+                    os.close(old.memfd)
+        return result
+
+    def _scan(self, path: str, opath_fd: int, st: os.stat_result) -> Scanned:
+        too_big = self.scanner.check_size(st.st_size)
+        if too_big is not None:
+            return Scanned(None, (), unscanned=str(too_big.value if hasattr(too_big, "value") else too_big))
+        fd = os.open(f"/proc/self/fd/{opath_fd}", os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY)
+        try:
+            data = _read_all(fd)
+        finally:
+            os.close(fd)
+        redacted, findings = self.scanner.redact(data, self.key, every_value=self.every_value(path))
+        if not findings:
+            return Scanned(None, ())
+        return Scanned(sealed_copy(path, redacted), tuple(findings))
+
+    def restore(self, new: bytes, original: bytes) -> bytes:
+        """`new` with every placeholder of a secret in `original` replaced by its real value.
+
+        Each secret's masked form is exactly what the agent read, so an edited
+        copy written back keeps every secret it did not touch."""
+        from jail.redact.placeholders import mask
+
+        masked = {}
+        for finding in self.scanner.scan(original, every_value=False):
+            value = original[finding.start:finding.end]
+            masked[mask(value, finding.rule_id, self.key)] = value
+        for form in sorted(masked, key=len, reverse=True):  # longest first: multi-line blocks
+            new = new.replace(form, masked[form])
+        return new
+
+    def reopen(self, scanned: Scanned) -> int:
+        """A fresh read-only description of the copy: its own offset, nothing shared."""
+        return os.open(f"/proc/self/fd/{scanned.memfd}", os.O_RDONLY | os.O_CLOEXEC)

@@ -1,0 +1,74 @@
+"""Whatever a sandboxed process reads, secrets arrive as placeholders; the
+rest arrives unchanged, and writing a redacted file back keeps the secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import textwrap
+
+TOKEN = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+ENV = f"DB_HOST=localhost\nGITHUB_TOKEN={TOKEN}\nMODE=dev\n"
+
+
+def _setup(world):
+    (world.workspace / ".env").write_text(ENV)
+    (world.workspace / "notes.md").write_text("nothing secret here\n" * 50)
+
+
+def test_readers_see_placeholders_never_the_token(world):
+    _setup(world)
+    script = textwrap.dedent("""
+        import mmap, os
+        print(open('.env').read())
+        with open('.env', 'rb') as f:
+            m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+            print(m[:].decode())
+            print(os.fstat(f.fileno()).st_size == len(m[:]))
+        fd = os.open('.env', os.O_RDONLY)
+        print(os.pread(fd, 100, 5).decode())
+    """)
+    result = world.run("bash", "-c", f"cat .env; grep -r GITHUB_TOKEN .; python3 -c \"{script}\"")
+    assert result.returncode == 0, result.stderr
+    assert TOKEN not in result.stdout and TOKEN not in result.stderr
+    assert "REDACTED_BY_POLICY:github-pat-classic:" in result.stdout
+    assert result.stdout.count("MODE=dev") >= 3  # everything else unchanged
+    assert "True" in result.stdout  # fstat reports the copy's size
+    records = world.audit_records()
+    assert all(TOKEN not in json.dumps(r) for r in records)
+    redactions = [r for r in records if r.get("event") == "redact"]
+    assert redactions and redactions[0]["findings"] == [{"rule": "github-pat-classic", "line": 2}]
+
+
+def test_files_without_secrets_are_byte_identical(world):
+    _setup(world)
+    result = world.run("sha256sum", "notes.md", "/etc/os-release")
+    expected = hashlib.sha256((world.workspace / "notes.md").read_bytes()).hexdigest()
+    assert result.stdout.split()[0] == expected
+    with open("/etc/os-release", "rb") as f:
+        assert result.stdout.split()[2] == hashlib.sha256(f.read()).hexdigest()
+
+
+def test_sed_in_place_keeps_the_real_secret_and_the_edit(world):
+    _setup(world)
+    result = world.run("sed", "-i", "s/MODE=dev/MODE=prod/", ".env")
+    assert result.returncode == 0, result.stderr
+    assert (world.workspace / ".env").read_text() == ENV.replace("MODE=dev", "MODE=prod")
+
+
+def test_python_write_back_keeps_the_real_secret(world):
+    _setup(world)
+    script = ("import os\n"
+              "text = open('.env').read().replace('dev', 'staging')\n"
+              "open('.env.new', 'w').write(text)\n"
+              "os.replace('.env.new', '.env')\n")
+    result = world.run("python3", "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert (world.workspace / ".env").read_text() == ENV.replace("dev", "staging")
+
+
+def test_writing_a_secret_file_in_place_is_refused_not_lost(world):
+    _setup(world)
+    result = world.run("bash", "-c", "echo EXTRA=1 >> .env")
+    assert result.returncode != 0
+    assert (world.workspace / ".env").read_text() == ENV
