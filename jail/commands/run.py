@@ -164,7 +164,9 @@ def _watch(sandbox: Sandbox, failure) -> BaseException | None:
     """Pass signals on until the agent exits or the supervisor fails."""
     while not sandbox.exited and failure() is None:
         # SIGCHLD stays blocked and is left to the exec gate's signalfd.
-        info = signal.sigtimedwait(FORWARDED, 0.2)
+        # A short timeout: the agent's exit is noticed by another thread, and
+        # jail should not sit out a long wait after the command has finished.
+        info = signal.sigtimedwait(FORWARDED, 0.02)
         if info is None:
             continue
         if info.si_code != SI_KERNEL:

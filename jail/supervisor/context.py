@@ -128,13 +128,14 @@ class Context:
 
     def record(self, req: Request, access: Access, path: str, verdict: Verdict) -> None:
         allowed = verdict.action is Action.ALLOW
+        # Allowed opens are recorded once per thread and path: decide that before
+        # reading anything from /proc, which costs more than the rest of an open.
+        if allowed and not self.audit.seen_once(("file", req.tid, access.value, path)):
+            return
         try:
-            ids = procinfo.task_ids(req.tid)
-            pid = ids.tgid
+            pid = procinfo.task_ids(req.tid).tgid
         except (OSError, ValueError, KeyError):
             pid = req.tid
-        if allowed and not self.audit.seen_once(("file", pid, access.value, path)):
-            return
         chain = procinfo.chain(pid, self.view.shim_pid)
         rule = verdict.rule
         self.audit.record(
