@@ -14,7 +14,19 @@ from jail.errors import ExitCode, JailError
 COMMANDS = ("run", "check", "explain", "profile", "trust", "log", "doctor", "syscalls", "approve")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen_command(argv: list[str]) -> str | None:
+    """The subcommand named on the command line, if any (before its own options)."""
+    for word in argv:
+        if word in COMMANDS:
+            return word
+        if not word.startswith("-"):
+            return None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """All subcommands, or just `only`: importing every command module costs
+    ~90 ms that `jail run` should not pay before the agent starts."""
     parser = argparse.ArgumentParser(
         prog="jail",
         description="Run an AI coding agent (or any command) under a seccomp supervisor "
@@ -24,14 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--traceback", action="store_true",
                         help="show the full Python traceback when jail itself fails")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         module = importlib.import_module(f"jail.commands.{name}")
         module.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_chosen_command(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -121,8 +121,23 @@ class _Checker:
         the first line of its contents."""
         if at in self.positions:
             return self.positions[at]
-        inside = [line for path, line in self.positions.items() if path[:len(at)] == at]
-        return min(inside) if inside else line_of(self.positions, at)
+        first = self._first_lines()
+        return first[at] if at in first else line_of(self.positions, at)
+
+    def _first_lines(self) -> dict[KeyPath, int]:
+        """The first line under every key-path prefix, built once: a catalogue of
+        [[tables]] asks for many of them, and scanning every position per ask
+        made loading quadratic."""
+        index = getattr(self, "_first", None)
+        if index is None:
+            index = {}
+            for path, line in self.positions.items():
+                for end in range(1, len(path)):
+                    prefix = path[:end]
+                    if line < index.get(prefix, line + 1):
+                        index[prefix] = line
+            self._first = index
+        return index
 
     def check(self) -> ParsedFile:
         self.check_keys((), self.data, TOP_KEYS)
