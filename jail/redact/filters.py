@@ -137,7 +137,7 @@ def is_not_basic_auth(value: bytes, _match: re.Match[bytes]) -> bool:
         text = decoded.decode("utf-8")
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return True
-    user, colon, password = text.partition(":")
+    _user, colon, password = text.partition(":")
     return not (colon and password and text.isprintable() and not is_placeholder(password.encode()))
 
 

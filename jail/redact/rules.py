@@ -107,6 +107,19 @@ def rule_from_table(table: Mapping[str, object], source: str, line: int | None) 
         if not word or word != word.lower() or not word.isascii():
             raise fail(f'rule "{rule_id}": keyword {word!r} must be a non-empty lower-case ASCII literal')
     pattern = _compile(table, rule_id, fail)
+    entropy, filters, priority, case_insensitive = _options(table, rule_id, fail)
+    return Rule(id=rule_id, description=description, keywords=tuple(keywords), pattern=pattern,
+                entropy=entropy, filters=filters, priority=priority, case_insensitive=case_insensitive,
+                examples=tuple(_strings(table, "examples", fail)),
+                counterexamples=tuple(_strings(table, "counterexamples", fail)),
+                where=f"{source}:{line}" if line else source)
+
+
+_Options = tuple[float | None, tuple[str, ...], int, bool]
+
+
+def _options(table: Mapping[str, object], rule_id: str, fail) -> _Options:
+    """The optional keys of a rule: entropy, filters, priority, case_insensitive."""
     entropy = table.get("entropy")
     if entropy is not None and (isinstance(entropy, bool) or not isinstance(entropy, int | float)
                                 or not 0 <= entropy <= 8):
@@ -123,11 +136,7 @@ def rule_from_table(table: Mapping[str, object], source: str, line: int | None) 
     case_insensitive = table.get("case_insensitive", False)
     if not isinstance(case_insensitive, bool):
         raise fail(f'rule "{rule_id}": case_insensitive must be true or false')
-    return Rule(id=rule_id, description=description, keywords=tuple(keywords), pattern=pattern,
-                entropy=float(entropy) if entropy is not None else None, filters=tuple(filters),
-                priority=priority, case_insensitive=case_insensitive, examples=tuple(_strings(table, "examples", fail)),
-                counterexamples=tuple(_strings(table, "counterexamples", fail)),
-                where=f"{source}:{line}" if line else source)
+    return float(entropy) if entropy is not None else None, tuple(filters), priority, case_insensitive
 
 
 # `\bLITERAL` at the start of a regex hides the literal from the regex engine's fast
@@ -206,6 +215,6 @@ def select_rules(extra_rules: Iterable[Rule] = (), disabled: Iterable[str] = fro
     unknown = sorted(disabled - by_id.keys())
     if unknown:
         close = difflib.get_close_matches(unknown[0], sorted(by_id), n=1)
-        raise CatalogueError(f'cannot disable unknown secret rule "{unknown[0]}"',
-                             hint=f'did you mean "{close[0]}"?' if close else "`jail scan --rules` lists them")
+        hint = f'did you mean "{close[0]}"?' if close else "`jail scan --rules` lists them"
+        raise CatalogueError(f'cannot disable unknown secret rule "{unknown[0]}"', hint=hint)
     return tuple(rule for rule_id, rule in by_id.items() if rule_id not in disabled)

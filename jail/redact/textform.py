@@ -39,19 +39,28 @@ def classify(data: bytes) -> Form:
     head = data[:HEAD_BYTES]
     if b"\x00" not in head:
         return Form.TEXT
+    utf16 = _utf16_form(head)
+    if utf16 is not None:
+        return utf16
+    if not _CONTROL.search(head) and b"\x00\x00\x00" not in head:
+        return Form.NUL_SEPARATED
+    return Form.BINARY
+
+
+def _utf16_form(head: bytes) -> Form | None:
+    """UTF-16 by its BOM, or without one when (nearly) every other byte is NUL: ASCII in UTF-16."""
     if head.startswith(codecs.BOM_UTF16_LE) and not head.startswith(codecs.BOM_UTF32_LE):
         return Form.UTF16_LE
     if head.startswith(codecs.BOM_UTF16_BE):
         return Form.UTF16_BE
+    if len(head) < 4:
+        return None
     even, odd = head[0::2], head[1::2]
-    if len(head) >= 4:
-        if odd.count(0) >= 0.9 * len(odd) and even.count(0) <= 0.05 * len(even):
-            return Form.UTF16_LE
-        if even.count(0) >= 0.9 * len(even) and odd.count(0) <= 0.05 * len(odd):
-            return Form.UTF16_BE
-    if not _CONTROL.search(head) and b"\x00\x00\x00" not in head:
-        return Form.NUL_SEPARATED
-    return Form.BINARY
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) <= 0.05 * len(even):
+        return Form.UTF16_LE
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) <= 0.05 * len(odd):
+        return Form.UTF16_BE
+    return None
 
 
 @dataclass(frozen=True)
