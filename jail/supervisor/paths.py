@@ -12,8 +12,8 @@ import struct
 from collections.abc import Callable
 
 from jail import native
-from jail.policy import Access
-from jail.supervisor.context import Context, Request
+from jail.policy import Access, Action, Rule, Verdict
+from jail.supervisor.context import Context, Denied, Request
 from jail.supervisor.procinfo import task_ids
 from jail.supervisor.resolve import AT_FDCWD, Resolved, split_parent
 from jail.syscalls import Arg
@@ -114,13 +114,20 @@ def _rename(ctx: Context, req: Request) -> None:
         replaced = new.stat()
         ctx.check(req, Access.CREATE, new.path, replaced)
         if ctx.redactor is not None and replaced is not None and stat.S_ISREG(replaced.st_mode):
-            _restore_secrets(ctx, old, new)
+            _restore_secrets(ctx, req, old, new)
         native.renameat2(old.dir.fd, old.name, new.dir.fd, new.name, flags)
 
 
-def _restore_secrets(ctx: Context, old: _Parent, new: _Parent) -> None:
+RESTORE_RULE = Rule(
+    kind="jail.redacted_file", pattern="placeholder moved", source="<jail>", line=0,
+    reason="a secret is put back only on a line the agent left as it read it")
+
+
+def _restore_secrets(ctx: Context, req: Request, old: _Parent, new: _Parent) -> None:
     """A file that holds secrets is being replaced (sed -i, an editor's save):
-    the agent wrote it from the redacted copy, so put the real values back."""
+    the agent wrote it from the redacted copy, so put the real values back.
+    A placeholder that cannot go back where it came from refuses the rename:
+    the real file stays as it was."""
     target = os.open(new.name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=new.dir.fd)
     try:
         scanned = ctx.redactor.scanned(new.path, target, os.fstat(target))
@@ -133,10 +140,17 @@ def _restore_secrets(ctx: Context, old: _Parent, new: _Parent) -> None:
     fd = os.open(old.name, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=old.dir.fd)
     with open(fd, "r+b") as f:
         written = f.read()
-        restored = ctx.redactor.restore(written, original)
-        if restored != written:
+        result = ctx.redactor.restore(new.path, written, original)
+        if result.unresolved:
+            first = result.unresolved[0]
+            verdict = Verdict(Action.DENY, RESTORE_RULE,
+                              f"placeholder {first.rule_id or 'REDACTED_BY_POLICY'} on line {first.line}: "
+                              f"{first.reason}")
+            ctx.record(req, Access.CREATE, new.path, verdict)
+            raise Denied(verdict)
+        if result.data != written:
             f.seek(0)
-            f.write(restored)
+            f.write(result.data)
             f.truncate()
 
 

