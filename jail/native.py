@@ -113,6 +113,13 @@ def read_bytes(pid: int, addr: int, size: int) -> bytes:
     return ffi.unpack(buf, size)
 
 
+def write_bytes(pid: int, addr: int, data: bytes) -> None:
+    """Fill an out-parameter of an emulated syscall in the target's memory."""
+    if addr == 0:
+        raise OSError(errno.EFAULT, "NULL buffer")
+    _check(lib.jl_write_mem(pid, addr, data, len(data)), "process_vm_writev")
+
+
 PIDFD_THREAD = os.O_EXCL  # pidfd_open flag (Linux 6.9): a pidfd for one thread
 
 

@@ -600,6 +600,17 @@ int64_t jl_read_mem(int pid, uint64_t addr, void *buf, size_t len)
     return n == (ssize_t)len ? n : -EFAULT;
 }
 
+/* Write into the target's memory (an emulated syscall's out-parameter). */
+int64_t jl_write_mem(int pid, uint64_t addr, const void *buf, size_t len)
+{
+    struct iovec local = {(void *)buf, len};
+    struct iovec remote = {(void *)(uintptr_t)addr, len};
+    ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+    if (n < 0)
+        return neg_errno();
+    return n == (ssize_t)len ? n : -EFAULT;
+}
+
 /* Read a NUL-terminated string page by page: one unmapped page after the
  * terminator must not fail the read. Returns the length without the NUL,
  * -ENAMETOOLONG when cap bytes hold no NUL. */

@@ -59,6 +59,7 @@ int jl_respond(int listener, uint64_t id, int64_t val, int32_t error, uint32_t f
 int jl_addfd_send(int listener, uint64_t id, int srcfd, uint32_t newfd_flags);
 
 int64_t jl_read_mem(int pid, uint64_t addr, void *buf, size_t len);
+int64_t jl_write_mem(int pid, uint64_t addr, const void *buf, size_t len);
 int64_t jl_read_string(int pid, uint64_t addr, char *buf, size_t cap);
 
 int jl_pidfd_open(int pid, unsigned int flags);
