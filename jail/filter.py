@@ -2,7 +2,8 @@
 
 Order of checks: a foreign architecture (i386 `int 0x80`) or an x32 number
 kills the process before anything else; then DENY rows answer with their
-errno in the kernel; trapped rows go to the supervisor; everything else runs
+errno in the kernel; trapped rows (only when their condition holds, if they
+have one) go to the supervisor; everything else runs
 at full speed.
 """
 
@@ -23,15 +24,11 @@ def build_filter() -> bytes:
     flt = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
     flt.set_attr(_ATTR_ACT_BADARCH, pyseccomp.KILL_PROCESS)
     for row in TABLE:
-        if row.family is Family.DENY:
-            action = pyseccomp.ERRNO(row.errno)
-            if not row.when:
-                flt.add_rule(action, row.nr)
-            for cond in row.when:
-                flt.add_rule(action, row.nr, pyseccomp.Arg(cond.index, pyseccomp.MASKED_EQ,
-                                                           cond.mask, cond.value))
-        else:
-            flt.add_rule(pyseccomp.NOTIFY, row.nr)
+        action = pyseccomp.ERRNO(row.errno) if row.family is Family.DENY else pyseccomp.NOTIFY
+        if not row.when:
+            flt.add_rule(action, row.nr)
+        for cond in row.when:
+            flt.add_rule(action, row.nr, pyseccomp.Arg(cond.index, pyseccomp.MASKED_EQ, cond.mask, cond.value))
     with tempfile.TemporaryFile() as out:
         flt.export_bpf(out)
         out.flush()

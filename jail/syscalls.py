@@ -17,6 +17,7 @@ class Family(enum.StrEnum):
     EXEC = "exec"          # the kernel execs; verified at the ptrace exec event
     CONNECT = "connect"    # emulated: jail connects its duplicate of the agent's socket
     FD = "fd"              # emulated: a change to the object behind an fd
+    FDSTAT = "fdstat"      # stat of an fd: answered for redacted copies, else the kernel runs it
     DENY = "deny"          # refused in BPF with an errno, no supervisor round trip
 
 
@@ -42,6 +43,7 @@ class Arg(enum.StrEnum):
     NEWPATH = "newpath"
     ADDR = "addr"          # struct sockaddr *
     ADDRLEN = "addrlen"
+    STATBUF = "statbuf"    # struct stat * / struct statx *
     ANY = "-"
 
 
@@ -61,13 +63,13 @@ class Syscall:
     family: Family
     args: tuple[Arg, ...] = ()
     errno: int = 0
-    when: tuple[Condition, ...] = ()  # DENY rows: any condition matching denies
+    when: tuple[Condition, ...] = ()  # any condition matching denies (DENY) or traps (others)
     why: str = ""
 
 
 A = Arg
 OPEN, PATH, FD, EXEC, DENY = Family.OPEN, Family.PATH, Family.FD, Family.EXEC, Family.DENY
-CONNECT = Family.CONNECT
+CONNECT, FDSTAT = Family.CONNECT, Family.FDSTAT
 EPERM, ENOSYS = errno.EPERM, errno.ENOSYS
 
 CLONE_NAMESPACE_BITS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000,
@@ -75,6 +77,7 @@ CLONE_NAMESPACE_BITS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x100000
 SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3
 TIOCSTI, TIOCLINUX = 0x5412, 0x541C
 AF_PACKET, AF_VSOCK = 17, 40
+AT_EMPTY_PATH = 0x1000
 LOW32 = 0xFFFFFFFF
 
 TABLE: tuple[Syscall, ...] = (
@@ -90,6 +93,14 @@ TABLE: tuple[Syscall, ...] = (
     # Sockets: a unix socket is named by a path like a file; jail connects the
     # agent's socket itself with its own copy of the address.
     Syscall("connect", 42, CONNECT, (A.FD, A.ADDR, A.ADDRLEN)),
+    # A redacted copy must look like the file it stands for to tools that
+    # compare the name's stat with the open fd's (cp, tar, install): stats of
+    # an fd are trapped; any other fd is answered by the kernel itself.
+    Syscall("fstat", 5, FDSTAT, (A.FD, A.STATBUF)),
+    Syscall("newfstatat", 262, FDSTAT, (A.DIRFD, A.PATH, A.STATBUF, A.FLAGS),
+            when=(Condition(3, AT_EMPTY_PATH, AT_EMPTY_PATH),)),
+    Syscall("statx", 332, FDSTAT, (A.DIRFD, A.PATH, A.FLAGS, A.MODE, A.STATBUF),
+            when=(Condition(2, AT_EMPTY_PATH, AT_EMPTY_PATH),)),
     # Changes to names and metadata: emulated so carve-outs inside writable
     # trees hold (Landlock below confines the rest without a race).
     Syscall("unlink", 87, PATH, (A.PATH,)),

@@ -14,6 +14,7 @@ ACTIONS = {
     Family.FD: "emulated: checked and performed by jail",
     Family.EXEC: "run by the kernel, verified at the ptrace exec event",
     Family.CONNECT: "emulated: jail connects its duplicate of the socket",
+    Family.FDSTAT: "trapped with AT_EMPTY_PATH or by fd: a redacted copy reports its file's identity",
 }
 
 

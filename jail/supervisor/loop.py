@@ -12,6 +12,7 @@ import threading
 from jail import native
 from jail.audit import AuditError
 from jail.supervisor.context import Context, Denied, Request, Vanished
+from jail.supervisor.fdstat import handle_fdstat
 from jail.supervisor.files import handle_open
 from jail.supervisor.paths import handle_path
 from jail.supervisor.sockets import handle_connect
@@ -23,7 +24,7 @@ def handle_exec(ctx: Context, req: Request) -> None:
 
 
 HANDLERS = {Family.OPEN: handle_open, Family.PATH: handle_path, Family.FD: handle_path,
-            Family.EXEC: handle_exec, Family.CONNECT: handle_connect}
+            Family.EXEC: handle_exec, Family.CONNECT: handle_connect, Family.FDSTAT: handle_fdstat}
 
 
 class Supervisor:

@@ -39,6 +39,7 @@ class Scanned:
     memfd: int | None           # sealed redacted copy, or None when the file is served as itself
     findings: tuple             # jail.redact Findings (rule id and place, never the value)
     unscanned: str | None = None
+    original: os.stat_result | None = None  # the file the copy stands for (fdstat answers with it)
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
@@ -73,7 +74,15 @@ class Redactor:
         self.key = key
         self.every_value = every_value  # paths whose every value is a secret (e.g. **/.env*)
         self._cache: collections.OrderedDict[tuple, Scanned] = collections.OrderedDict()
+        self._copies: dict[tuple[int, int], os.stat_result] = {}  # a copy's (dev, ino) → its file's stat
         self._lock = threading.Lock()
+
+    def has_copies(self) -> bool:
+        return bool(self._copies)
+
+    def original_of(self, dev: int, ino: int) -> os.stat_result | None:
+        """The stat of the file a redacted copy stands for; None if (dev, ino) is no copy."""
+        return self._copies.get((dev, ino))
 
     def scanned(self, path: str, opath_fd: int, st: os.stat_result) -> Scanned:
         """The scan of the file behind opath_fd (cached by its identity)."""
@@ -86,9 +95,14 @@ class Redactor:
         result = self._scan(path, opath_fd, st)
         with self._lock:
             self._cache[identity] = result
+            if result.memfd is not None:
+                copy = os.fstat(result.memfd)
+                self._copies[(copy.st_dev, copy.st_ino)] = result.original
             while len(self._cache) > CACHE_ENTRIES:
                 _, old = self._cache.popitem(last=False)
                 if old.memfd is not None:
+                    copy = os.fstat(old.memfd)
+                    self._copies.pop((copy.st_dev, copy.st_ino), None)
                     os.close(old.memfd)
         return result
 
@@ -104,7 +118,7 @@ class Redactor:
         redacted, findings = self.scanner.redact(data, self.key, every_value=self.every_value(path))
         if not findings:
             return Scanned(None, ())
-        return Scanned(sealed_copy(path, redacted), tuple(findings))
+        return Scanned(sealed_copy(path, redacted), tuple(findings), original=st)
 
     def restore(self, path: str, new: bytes, original: bytes):
         """`new` with each placeholder of a secret in `original` put back, on lines

@@ -103,17 +103,42 @@ def test_cp_of_a_secret_file_gives_a_redacted_copy(world):
 
 
 def test_grep_over_home_with_planted_secrets_prints_only_placeholders(world):
+    """Secrets in unrelated files anywhere in the home arrive as placeholders;
+    credential stores the profile denies are not read at all."""
     planted = {
-        ".aws/credentials": "[default]\naws_access_key_id = AKIAQYLPMN5HHHFPZAM2\n"
-                            "aws_secret_access_key = 9drTJvcXLB89EXAMPLEKEY/aBcDeFgHiJkLmNoPqRsTu\n",
+        "notes/deploy.txt": "aws_access_key_id = AKIAQYLPMN5HHHFPZAM2\n"
+                            "aws_secret_access_key = 9drTJvcXLB8+ZqKpLmWx/aBcDeFgHiJkLmNoPqRs\n",
         "projects/app/.env": f"GITHUB_TOKEN={TOKEN}\n",
-        ".netrc": "machine api.example.com login bob password Zx9-qW3-eR7-tY1-uI5\n",
+        ".config/tool/config.yml": "api:\n  password: Zx9-qW3-eR7-tY1-uI5-oP0\n",
+        ".aws/credentials": "[default]\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ2x8Vn4Lp\n",
     }
     for name, text in planted.items():
         path = world.home / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     result = world.run("grep", "-rI", "-e", "TOKEN", "-e", "aws_", "-e", "password", str(world.home))
-    for secret in (TOKEN, "AKIAQYLPMN5HHHFPZAM2", "9drTJvcXLB89EXAMPLEKEY", "Zx9-qW3-eR7-tY1-uI5"):
-        assert secret not in result.stdout
-    assert result.stdout.count("REDACTED_BY_POLICY") >= 4
+    for secret in (TOKEN, "AKIAQYLPMN5HHHFPZAM2", "9drTJvcXLB8+ZqKpLmWx", "Zx9-qW3-eR7-tY1-uI5",
+                   "wJalrXUtnFEMI"):
+        assert secret not in result.stdout and secret not in result.stderr
+    assert result.stdout.count("REDACTED_BY_POLICY") >= 4, result.stdout
+    assert ".aws/credentials" not in result.stdout  # denied: not even a redacted read
+
+
+def test_a_redacted_copy_reports_the_identity_of_its_file(world):
+    """fstat and statx of the copy's fd give the file's device and inode and
+    the copy's size, so cp, tar and install do not see a replaced file."""
+    _setup(world)
+    st = (world.workspace / ".env").stat()
+    script = ("import os\n"
+              "fd = os.open('.env', os.O_RDONLY)\n"
+              "s = os.fstat(fd)\n"
+              "data = os.read(fd, 4096)\n"
+              "print(s.st_dev, s.st_ino, s.st_size == len(data), oct(s.st_mode))\n")
+    result = world.run("bash", "-c", f"python3 -c \"{script}\"; stat -c '%d %i %s' - < .env; "
+                       "tar cf - .env | tar xOf -")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{st.st_dev} {st.st_ino} True {oct(st.st_mode)}"
+    dev, ino, size = lines[1].split()
+    assert (int(dev), int(ino)) == (st.st_dev, st.st_ino) and int(size) != st.st_size
+    assert TOKEN not in result.stdout and "GITHUB_TOKEN=REDACTED_BY_POLICY" in result.stdout
