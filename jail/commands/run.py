@@ -81,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
                    ask=ask_on_terminal)
     policy = build_policy(loaded, env=env, home=home)
     executable = _resolve_command(command, env)
+    redaction = _redaction(loaded.profile, home)
+    env, env_findings = redaction.environment(env)
 
     abi = native.landlock_abi()
     sessions = state.ensure_private_dir(state.sessions_dir(os.environ, Path.home()))
@@ -91,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
               "trusted_by_flag": bool(args.trust_project and loaded.project_files)},
     )
     env["JAIL_SESSION"] = audit.session_id
+    if env_findings:  # names and rules, never a value
+        audit.record(event="redact-env", verdict="redact",
+                     findings=[{"name": f.name, "rule": f.rule_id} for f in env_findings])
     spec = SandboxSpec(
         executable=executable, argv=command, env=env, cwd=str(cwd), bpf=build_filter(),
         landlock=landlock_plan(abi, policy.writable_roots()), namespaces=choose_namespaces(),
@@ -100,19 +105,22 @@ def run(args: argparse.Namespace) -> int:
     code = int(ExitCode.JAIL_FAILED)
     try:
         code = exit_code_of(_supervise(spec, policy, audit, user, quiet=args.quiet,
-                                       workspace=loaded.profile.workspace))
+                                       workspace=loaded.profile.workspace, redaction=redaction))
     finally:
         audit.close(code)
     return code
 
 
-def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: Path) -> int | None:
+def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: Path,
+               redaction) -> int | None:
     from jail.approve.broker import Broker
     from jail.approve.server import ApprovalServer
     from jail.commands.trust import has_terminal
     from jail.supervisor.approvals import exec_asker
     from jail.supervisor.context import Context, Notices
+    from jail.supervisor.envscrub import EnvScrubber
     from jail.supervisor.execgate import ExecGate, policy_decider
+    from jail.supervisor.redacted import Redactor
     from jail.supervisor.loop import Supervisor
     from jail.supervisor.resolve import SandboxView
 
@@ -122,7 +130,7 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
     try:
         view = SandboxView(sandbox.agent_pid, sandbox.shim_pid, pidns=sandbox.namespaces != "none")
         ctx = Context(listener, policy, audit, view, Notices(enabled=not quiet))
-        ctx.redactor = _redactor()
+        ctx.redactor = Redactor(redaction)
         # Without a terminal no one will answer unless `jail approve` is already
         # watching: the fallback (deny) applies at once and CI never hangs.
         broker = Broker(audit.session_id, timeout=APPROVAL_TIMEOUT, fallback="deny",
@@ -130,6 +138,7 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
         server = ApprovalServer(broker).start()
         ctx.exec_gate = ExecGate(ctx, policy_decider(policy, str(workspace)),
                                  ask=exec_asker(ctx, broker, audit.session_id, spec.argv, ctx.notices.tell))
+        ctx.exec_gate.env_scrubber = EnvScrubber(redaction.passthrough, sandbox.agent_pid)
         ctx.exec_gate.start()
         supervisor = Supervisor(ctx, creds=(user[0], user[1], user[2]) if user else None)
         supervisor.start()
@@ -151,13 +160,12 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
             server.close()
 
 
-def _redactor():
-    """Every file the agent reads is scanned; secrets arrive as placeholders."""
-    from jail.redact.placeholders import new_session_key
-    from jail.redact.scanner import Scanner
-    from jail.supervisor.redacted import Redactor
+def _redaction(profile, home: Path):
+    """Every file the agent reads is scanned and its environment redacted;
+    secrets arrive as placeholders unique to this session."""
+    from jail.redaction import Redaction
 
-    return Redactor(Scanner.from_catalogue(), new_session_key())
+    return Redaction.from_settings(profile.redact, home=home, workspace=profile.workspace)
 
 
 def _watch(sandbox: Sandbox, failure) -> BaseException | None:

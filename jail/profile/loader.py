@@ -32,7 +32,7 @@ from jail.profile.discover import (
     present,
     user_base_path,
 )
-from jail.profile.model import ExecRule, LoadedProfile, Profile, Rule
+from jail.profile.model import REDACT_LOOSENING, ExecRule, LoadedProfile, Profile, RedactSettings, Rule
 from jail.profile.schema import ParsedFile, parse_text, suggest
 
 DEFAULT_BASE = "default"
@@ -169,6 +169,10 @@ def merge(files: Sequence[ParsedFile], workspace: Path) -> Profile:
             if key not in seen:
                 seen.add(key)
                 exec_rules.append(replace(rule, layer=layer))
+    redact = RedactSettings(
+        passthrough=union(f.redact.passthrough for f in files), always=union(f.redact.always for f in files),
+        never=union(f.redact.never for f in files), disable=union(f.redact.disable for f in files),
+        rules=tuple(rule for f in files for rule in f.redact.rules))
     return Profile(
         sources=tuple(f.path if f.path is not None else Path(f.source) for f in files),
         workspace=workspace,
@@ -178,7 +182,31 @@ def merge(files: Sequence[ParsedFile], workspace: Path) -> Profile:
         readable=union(readable_layers) if readable_layers else None,
         description=description,
         exec_rules=tuple(exec_rules),
+        redact=redact,
     )
+
+
+def refuse_loosening(untrusted: Iterable[ParsedFile]) -> None:
+    """A repository's profile may add secret rules and always-redact paths, but
+    never hide less than the person's own base: passthrough, never and disable
+    belong in ~/.config/jail/jail.toml or a built-in."""
+    for parsed in untrusted:
+        if parsed.redact.rules:
+            from jail.redact.rules import builtin_rules
+
+            builtin_ids = {rule.id for rule in builtin_rules()}
+            for rule in parsed.redact.rules:
+                if rule.id in builtin_ids:
+                    raise ProfileError(
+                        f'[[redact.rule]] "{rule.id}" would replace the built-in rule of that name, '
+                        "and a project profile may only add to redaction", hint="give it an id of its own")
+        for rule in parsed.redact.entries():
+            if rule.kind in REDACT_LOOSENING:
+                key = rule.kind.split(".", 1)[1]
+                raise ProfileError(
+                    f'[redact] {key} "{rule.pattern}" would hide less than your base profile, '
+                    "and a project profile may only add to redaction", rule.source, rule.line,
+                    hint="put it in your own ~/.config/jail/jail.toml, which extends the built-ins")
 
 
 def load_profile(*, cwd: Path, home: Path, env: Mapping[str, str], profile: str | None = None,
@@ -214,6 +242,7 @@ def load_profile(*, cwd: Path, home: Path, env: Mapping[str, str], profile: str 
     # The project file first: trust is keyed by it; then the files it extends.
     untrusted = [n for n in project_chain[-1:] + project_chain[:-1]
                  if not n.builtin and n.key not in base_keys]
+    refuse_loosening(n.parsed for n in untrusted)
     read = [n for n in resolver.nodes.values() if n.path is not None]
     return LoadedProfile(
         profile=merge([n.parsed for n in nodes], Path(workspace).absolute()),

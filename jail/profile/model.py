@@ -18,6 +18,15 @@ EXEC_ASK = "exec.ask"
 EXEC_ALLOW = "exec.allow"
 EXEC_KINDS = (EXEC_DENY, EXEC_ASK, EXEC_ALLOW)
 
+# [redact] entries, as "redact.key" (see jail/profile/schema.py for the TOML).
+REDACT_PASSTHROUGH = "redact.passthrough"  # environment variable names (globs) handed over as they are
+REDACT_ALWAYS = "redact.always"            # paths whose every value is a secret
+REDACT_NEVER = "redact.never"              # paths never scanned
+REDACT_DISABLE = "redact.disable"          # catalogue rule ids switched off
+# Keys that hide less than the base would: only the person's own files and the
+# built-ins may use them, never a repository's profile (see loader.py).
+REDACT_LOOSENING = (REDACT_PASSTHROUGH, REDACT_NEVER, REDACT_DISABLE)
+
 # Rules that jail itself adds (state dir, protected files...) come from here.
 BUILTIN_SOURCE = "<jail>"
 
@@ -47,6 +56,22 @@ class ExecRule(Rule):
 
 
 @dataclass(frozen=True)
+class RedactSettings:
+    """What content and environment redaction add to or take from the catalogue.
+    Each entry is a Rule (pattern = name glob, path glob or rule id) so it keeps
+    its file:line; `rules` are extra secret rules (jail.redact.rules.Rule)."""
+
+    passthrough: tuple[Rule, ...] = ()
+    always: tuple[Rule, ...] = ()
+    never: tuple[Rule, ...] = ()
+    disable: tuple[Rule, ...] = ()
+    rules: tuple = ()
+
+    def entries(self) -> tuple[Rule, ...]:
+        return self.passthrough + self.always + self.never + self.disable
+
+
+@dataclass(frozen=True)
 class Profile:
     """The effective, merged rules for one session."""
 
@@ -58,6 +83,7 @@ class Profile:
     readable: tuple[Rule, ...] | None  # None: everything not denied is readable
     description: str = ""
     exec_rules: tuple[ExecRule, ...] = ()  # every layer's [exec] rules, base first
+    redact: RedactSettings = RedactSettings()
 
     def rules(self) -> tuple[Rule, ...]:
         """The file rules (exec rules are in `exec_rules`)."""

@@ -28,12 +28,17 @@ from jail.profile.model import (
     EXEC_DENY,
     READ_ONLY,
     READABLE,
+    REDACT_ALWAYS,
+    REDACT_DISABLE,
+    REDACT_NEVER,
+    REDACT_PASSTHROUGH,
     WRITABLE,
     ExecRule,
+    RedactSettings,
     Rule,
 )
 
-TOP_KEYS = ("extends", "description", "workspace", "files", "exec")
+TOP_KEYS = ("extends", "description", "workspace", "files", "exec", "redact")
 SECTION_KEYS = {"workspace": ("writable",), "files": ("deny", "read_only", "readable")}
 RULE_KEYS = ("path", "reason", "match", "no_match")
 EXEC_KEYS = ("catalogue", "deny", "ask", "allow")
@@ -41,10 +46,14 @@ EXEC_RULE_KEYS = ("command", "reason", "when", "match", "no_match", "sha256")
 EXEC_KIND_OF = {"deny": EXEC_DENY, "ask": EXEC_ASK, "allow": EXEC_ALLOW}
 # Sections the design describes but this version does not enforce. Rejecting
 # them beats ignoring them: a person who writes [network] expects it to work.
-RESERVED = {(): ("network", "redact", "approval"), ("files",): ("redact",)}
+RESERVED = {(): ("network", "approval"), ("files",): ("redact",)}
+REDACT_KEYS = ("passthrough", "always", "never", "disable", "rule")
+REDACT_ENTRY_KEYS = {"passthrough": "name", "disable": "id"}  # the table form's main key
+_ENV_NAME_GLOB = re.compile(r"[A-Za-z_*?\[\]!][A-Za-z0-9_*?\[\]!-]*\Z")
 _SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 KIND_OF = {("workspace", "writable"): WRITABLE, ("files", "deny"): DENY,
-           ("files", "read_only"): READ_ONLY, ("files", "readable"): READABLE}
+           ("files", "read_only"): READ_ONLY, ("files", "readable"): READABLE,
+           ("redact", "always"): REDACT_ALWAYS, ("redact", "never"): REDACT_NEVER}
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)\s*$")
 
@@ -75,6 +84,7 @@ class ParsedFile:
     exec_rules: tuple[ExecRule, ...] = ()
     catalogue: bool | None = None  # [exec] catalogue; None = key absent
     catalogue_line: int = 0
+    redact: RedactSettings = RedactSettings()
 
 
 def parse_text(text: str, source: str, path: Path | None = None) -> ParsedFile:
@@ -160,12 +170,73 @@ class _Checker:
                 kind = KIND_OF[(section, key)]
                 rules[kind] = None if value is None else self.check_rules((section, key), value)
         exec_rules, catalogue = self.check_exec()
+        redact = self.check_redact()
         if self.errors:
             raise self.errors[0] if len(self.errors) == 1 else CombinedProfileError(self.errors)
         return ParsedFile(self.source, self.path, extends, description,
                           rules[WRITABLE] or (), rules[DENY] or (), rules[READ_ONLY] or (),
                           rules[READABLE], exec_rules, catalogue,
-                          line_of(self.positions, ("exec", "catalogue")) if catalogue else 0)
+                          line_of(self.positions, ("exec", "catalogue")) if catalogue else 0, redact)
+
+    # -- [redact] ----------------------------------------------------------------
+
+    def check_redact(self) -> RedactSettings:
+        table = self.data.get("redact", {})
+        if not isinstance(table, dict):
+            self.error(f'"redact" must be a table ([redact]), not {type_name(table)}', ("redact",))
+            return RedactSettings()
+        self.check_keys(("redact",), table, REDACT_KEYS)
+        paths = {key: self.check_rules(("redact", key), table[key]) if key in table else ()
+                 for key in ("always", "never")}
+        return RedactSettings(
+            passthrough=self.check_redact_names("passthrough", REDACT_PASSTHROUGH, table.get("passthrough", [])),
+            always=paths["always"], never=paths["never"],
+            disable=self.check_redact_names("disable", REDACT_DISABLE, table.get("disable", [])),
+            rules=self.check_secret_rules(table.get("rule", [])),
+        )
+
+    def check_redact_names(self, key: str, kind: str, value: Any) -> tuple[Rule, ...]:
+        """passthrough (variable names, globs allowed) and disable (rule ids):
+        strings or { name|id = "...", reason = "..." } tables."""
+        at: KeyPath = ("redact", key)
+        main = REDACT_ENTRY_KEYS[key]
+        if not isinstance(value, list):
+            self.error(f'"redact.{key}" must be an array, not {type_name(value)}', at)
+            return ()
+        rules = []
+        for index, item in enumerate(value):
+            here = (*at, index)
+            reason = None
+            if isinstance(item, dict):
+                self.check_keys(here, item, (main, "reason"))
+                reason = item.get("reason") if isinstance(item.get("reason"), str) else None
+                item = item.get(main)
+            if not isinstance(item, str) or not item:
+                self.error(f'each "redact.{key}" entry must be a non-empty string or a table '
+                           f'{{ {main} = "...", reason = "..." }}', here)
+                continue
+            if key == "passthrough" and not _ENV_NAME_GLOB.match(item):
+                self.error(f'"{item}" is not an environment variable name (globs * ? [] allowed)', here)
+                continue
+            rules.append(Rule(kind, item, self.source, self.line(here), reason))
+        return tuple(rules)
+
+    def check_secret_rules(self, value: Any) -> tuple:
+        """[[redact.rule]] tables, in the catalogue's own format (profiles/secrets.toml)."""
+        at: KeyPath = ("redact", "rule")
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            self.error('"redact.rule" must be an array of tables ([[redact.rule]])', at)
+            return ()
+        from jail.redact.rules import CatalogueError, rule_from_table
+
+        rules = []
+        for index, table in enumerate(value):
+            line = self.line((*at, index))
+            try:
+                rules.append(rule_from_table(table, self.source, line))
+            except CatalogueError as error:  # already names this file and line
+                self.errors.append(error)
+        return tuple(rules)
 
     # -- [exec] ------------------------------------------------------------------
 

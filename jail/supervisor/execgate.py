@@ -54,6 +54,8 @@ LOADER_VARIABLES = ("LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "GCONV_PATH", "
 
 ASK = getattr(Action, "ASK", "ask")  # a verdict that waits for a person
 
+SCRUB_RULE = Rule(kind="jail.env_scrub", pattern="passthrough variables", source="<jail>", line=0,
+                  reason="the agent's own key could not be removed from this program's environment")
 MEMFD_RULE = Rule(kind="jail.exec_image", pattern="memfd or deleted executable", source="<jail>", line=0,
                   reason="code that is not a file on disk cannot be checked by name")
 
@@ -176,6 +178,7 @@ class ExecGate:
         self._pending: dict[int, Request] = {}  # tid seized -> its execve notification
         self._thread = threading.Thread(target=self._run, name="jail-exec-gate", daemon=True)
         self.failure: BaseException | None = None
+        self.env_scrubber = None  # set by the caller: jail.supervisor.envscrub.EnvScrubber
 
     def start(self) -> None:
         self._thread.start()
@@ -269,7 +272,11 @@ class ExecGate:
             self._release(pid, allow=False)
             return
         verdict = self._verdict(facts)
-        self._record(req, facts, verdict, answer=None)
+        scrubbed = self._scrub(pid, facts)
+        if scrubbed is None:  # cannot scrub: the key must not leak, so the program does not run
+            verdict = Verdict(Action.DENY, SCRUB_RULE, SCRUB_RULE.reason or "")
+            scrubbed = []
+        self._record(req, facts, verdict, answer=None, scrubbed=scrubbed)
         if verdict.action is Action.ALLOW:
             self._release(pid, allow=True)
         elif verdict.action is not ASK or self.ask is None:
@@ -278,6 +285,16 @@ class ExecGate:
             # The image stays frozen at its exec event while a person decides;
             # the spawning parent and every other process keep running.
             threading.Thread(target=self._ask, args=(req, facts, verdict), daemon=True).start()
+
+    def _scrub(self, pid: int, facts: ExecFacts) -> list[str] | None:
+        """Passthrough variables (the agent's API key) out of programs that are not
+        the agent; None if that failed."""
+        if self.env_scrubber is None:
+            return []
+        try:
+            return self.env_scrubber.at_exec(pid, facts.exe)
+        except (OSError, ValueError, IndexError):
+            return None
 
     def _verdict(self, facts: ExecFacts) -> Verdict:
         if facts.unnamed_image:
@@ -306,13 +323,15 @@ class ExecGate:
         except PtraceError:
             pass
 
-    def _record(self, req: Request | None, facts: ExecFacts, verdict: Verdict, answer: str | None) -> None:
+    def _record(self, req: Request | None, facts: ExecFacts, verdict: Verdict, answer: str | None,
+                scrubbed: list[str] = ()) -> None:
         rule = verdict.rule
         self.ctx.audit.record(
             event="exec", pid=facts.pid, tid=req.tid if req else facts.pid,
             chain=procinfo.chain(facts.pid, self.ctx.view.shim_pid), exe=facts.exe, argv=list(facts.argv),
             cwd=facts.cwd, loader_env=sorted(facts.env), syscall=req.syscall.name if req else "execve",
             verdict=verdict.action.value, rule=rule.where, pattern=rule.pattern, reason=verdict.reason,
+            **({"env_scrubbed": list(scrubbed)} if scrubbed else {}),
         )
         if verdict.action is Action.DENY or (verdict.action is ASK and self.ask is None):
             why = verdict.reason if verdict.action is Action.DENY else "needs approval and no one can answer"

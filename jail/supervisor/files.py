@@ -91,6 +91,8 @@ def _serve_redacted(ctx: Context, req: Request, obj: Resolved, flags: int) -> bo
         # jail would not see the write before it lands; a rename over the file
         # (sed -i, editors) is restored instead, see paths._rename.
         ctx.record_redaction(req, obj.path, scanned)
+        if scanned.transient:
+            os.close(scanned.memfd)
         raise Denied(redaction_write_verdict())
     ctx.record_redaction(req, obj.path, scanned)
     _inject(ctx, req, ctx.redactor.reopen(scanned), flags)

@@ -19,7 +19,9 @@ is refused, because jail would not see the write before it lands.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import os
+import re
 import threading
 from dataclasses import dataclass
 
@@ -40,6 +42,7 @@ class Scanned:
     findings: tuple             # jail.redact Findings (rule id and place, never the value)
     unscanned: str | None = None
     original: os.stat_result | None = None  # the file the copy stands for (fdstat answers with it)
+    transient: bool = False     # not cached: the copy is closed once reopened for the agent
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
@@ -68,11 +71,18 @@ def sealed_copy(name: str, data: bytes) -> int:
     return fd
 
 
+CLEAN = Scanned(None, ())
+# /proc/PID/environ and /proc/PID/task/TID/environ: redacted as an environment
+# (secret names too), with nothing passed through.
+ENVIRON = re.compile(r"/proc/\d+/(?:task/\d+/)?environ\Z")
+
+
 class Redactor:
-    def __init__(self, scanner, key: bytes, every_value=lambda path: False) -> None:
-        self.scanner = scanner
-        self.key = key
-        self.every_value = every_value  # paths whose every value is a secret (e.g. **/.env*)
+    def __init__(self, redaction) -> None:
+        self.redaction = redaction  # jail.redaction.Redaction: scanner, key, path rules
+        self.scanner = redaction.scanner
+        self.key = redaction.key
+        self.every_value = redaction.every_value  # paths whose every value is a secret (e.g. **/.env*)
         self._cache: collections.OrderedDict[tuple, Scanned] = collections.OrderedDict()
         self._copies: dict[tuple[int, int], os.stat_result] = {}  # a copy's (dev, ino) → its file's stat
         self._lock = threading.Lock()
@@ -86,7 +96,12 @@ class Redactor:
 
     def scanned(self, path: str, opath_fd: int, st: os.stat_result) -> Scanned:
         """The scan of the file behind opath_fd (cached by its identity)."""
-        identity = _identity(st)
+        if self.redaction.never_scanned(path):
+            return CLEAN
+        if path.startswith(("/proc/", "/sys/")):
+            # Pseudo files change without a new identity: scan each open afresh.
+            return dataclasses.replace(self._scan(path, opath_fd, st), transient=True)
+        identity = (*_identity(st), self.every_value(path))
         with self._lock:
             hit = self._cache.get(identity)
             if hit is not None:
@@ -95,6 +110,10 @@ class Redactor:
         result = self._scan(path, opath_fd, st)
         with self._lock:
             self._cache[identity] = result
+        return self._remember(result)
+
+    def _remember(self, result: Scanned) -> Scanned:
+        with self._lock:
             if result.memfd is not None:
                 copy = os.fstat(result.memfd)
                 self._copies[(copy.st_dev, copy.st_ino)] = result.original
@@ -115,10 +134,29 @@ class Redactor:
             data = _read_all(fd)
         finally:
             os.close(fd)
-        redacted, findings = self.scanner.redact(data, self.key, every_value=self.every_value(path))
+        if ENVIRON.match(path):
+            redacted, findings = self._environ(data)
+        else:
+            redacted, findings = self.scanner.redact(data, self.key, every_value=self.every_value(path))
         if not findings:
             return Scanned(None, ())
         return Scanned(sealed_copy(path, redacted), tuple(findings), original=st)
+
+    def _environ(self, data: bytes) -> tuple[bytes, list]:
+        """NAME=VALUE entries, NUL-separated, redacted by name and by value.
+        A finding's line is the entry's position."""
+        from jail.redact import Finding
+
+        out, findings = [], []
+        for number, entry in enumerate(data.split(b"\0"), 1):
+            name, sep, value = entry.decode("utf-8", "surrogateescape").partition("=")
+            if sep:
+                redacted, found = self.redaction.other_environment({name: value})
+                if found:
+                    entry = f"{name}={redacted[name]}".encode("utf-8", "surrogateescape")
+                    findings.extend(Finding(f.rule_id, number, 0, 0) for f in found)
+            out.append(entry)
+        return b"\0".join(out), findings
 
     def restore(self, path: str, new: bytes, original: bytes):
         """`new` with each placeholder of a secret in `original` put back, on lines
@@ -130,4 +168,7 @@ class Redactor:
 
     def reopen(self, scanned: Scanned) -> int:
         """A fresh read-only description of the copy: its own offset, nothing shared."""
-        return os.open(f"/proc/self/fd/{scanned.memfd}", os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(f"/proc/self/fd/{scanned.memfd}", os.O_RDONLY | os.O_CLOEXEC)
+        if scanned.transient:
+            os.close(scanned.memfd)
+        return fd
