@@ -155,6 +155,12 @@ class Context:
             self.audit.record(event="redact", tid=req.tid, syscall=req.syscall.name, target=path,
                               verdict="redact", findings=findings)
 
+    def record_unscanned(self, req: Request, path: str, why: str) -> None:
+        """A file served without a scan (larger than redaction reads): said once per path."""
+        if self.audit.seen_once(("unscanned", path)):
+            self.audit.record(event="unscanned", tid=req.tid, syscall=req.syscall.name, target=path,
+                              verdict="allow", reason=why)
+
     def record_error(self, req: Request, error: BaseException) -> None:
         """An internal error answered with a denial (fail closed)."""
         self.audit.record(event="error", tid=req.tid, syscall=req.syscall.name,

@@ -86,6 +86,8 @@ def _serve_redacted(ctx: Context, req: Request, obj: Resolved, flags: int) -> bo
     """True if the open was answered here: a redacted copy, or a refused write."""
     scanned = ctx.redactor.scanned(obj.path, obj.fd, obj.st)
     if not scanned.findings:
+        if scanned.unscanned:
+            ctx.record_unscanned(req, obj.path, scanned.unscanned)
         return False
     if access_for(flags) is not Access.READ:
         # jail would not see the write before it lands; a rename over the file

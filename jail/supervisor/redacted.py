@@ -72,6 +72,27 @@ def sealed_copy(name: str, data: bytes) -> int:
 
 
 CLEAN = Scanned(None, ())
+# Text up to LARGE_LIMIT is scanned in chunks past the scanner's own size limit;
+# larger files (and large binaries) are served as they are, and audited so.
+LARGE_LIMIT = 256 << 20
+CHUNK = 4 << 20
+TOO_LARGE = "unscanned: too large"
+
+
+def _chunk_end(data: bytes, start: int) -> int:
+    """The end of a chunk from `start`: about CHUNK bytes, after a line break,
+    extended past the end of a PEM block it would cut."""
+    if len(data) - start <= CHUNK:
+        return len(data)
+    end = data.find(b"\n", start + CHUNK)
+    end = len(data) if end < 0 else end + 1
+    begin = data.rfind(b"-----BEGIN ", start, end)
+    if begin >= 0 and data.find(b"-----END ", begin, end) < 0:
+        close = data.find(b"-----END ", end)
+        if close >= 0:
+            line_end = data.find(b"\n", close)
+            end = len(data) if line_end < 0 else line_end + 1
+    return end
 # /proc/PID/environ and /proc/PID/task/TID/environ: redacted as an environment
 # (secret names too), with nothing passed through.
 ENVIRON = re.compile(r"/proc/\d+/(?:task/\d+/)?environ\Z")
@@ -126,9 +147,8 @@ class Redactor:
         return result
 
     def _scan(self, path: str, opath_fd: int, st: os.stat_result) -> Scanned:
-        too_big = self.scanner.check_size(st.st_size)
-        if too_big is not None:
-            return Scanned(None, (), unscanned=str(too_big.value if hasattr(too_big, "value") else too_big))
+        if st.st_size > LARGE_LIMIT:
+            return Scanned(None, (), unscanned=TOO_LARGE)
         fd = os.open(f"/proc/self/fd/{opath_fd}", os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY)
         try:
             data = _read_all(fd)
@@ -136,11 +156,31 @@ class Redactor:
             os.close(fd)
         if ENVIRON.match(path):
             redacted, findings = self._environ(data)
-        else:
+        elif self.scanner.check_size(len(data)) is None:
             redacted, findings = self.scanner.redact(data, self.key, every_value=self.every_value(path))
+        elif len(data) > LARGE_LIMIT or b"\0" in data[:8192]:
+            return Scanned(None, (), unscanned=TOO_LARGE)
+        else:
+            redacted, findings = self._redact_large(data, self.every_value(path))
         if not findings:
             return Scanned(None, ())
         return Scanned(sealed_copy(path, redacted), tuple(findings), original=st)
+
+    def _redact_large(self, data: bytes, every_value: bool) -> tuple[bytes, list]:
+        """A large text file (a log, a dump) in chunks that end at a line break
+        and never inside a PEM block, so every secret is seen whole."""
+        from jail.redact import Finding
+
+        out, findings, start, lines = [], [], 0, 0
+        while start < len(data):
+            end = _chunk_end(data, start)
+            chunk = data[start:end]
+            redacted, found = self.scanner.redact(chunk, self.key, every_value=every_value)
+            out.append(redacted)
+            findings.extend(Finding(f.rule_id, f.line + lines, f.start + start, f.end + start) for f in found)
+            lines += chunk.count(b"\n")
+            start = end
+        return b"".join(out), findings
 
     def _environ(self, data: bytes) -> tuple[bytes, list]:
         """NAME=VALUE entries, NUL-separated, redacted by name and by value.

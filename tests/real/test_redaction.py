@@ -142,3 +142,27 @@ def test_a_redacted_copy_reports_the_identity_of_its_file(world):
     dev, ino, size = lines[1].split()
     assert (int(dev), int(ino)) == (st.st_dev, st.st_ino) and int(size) != st.st_size
     assert TOKEN not in result.stdout and "GITHUB_TOKEN=REDACTED_BY_POLICY" in result.stdout
+
+
+def test_a_large_log_is_scanned_in_chunks_and_no_secret_is_cut(world):
+    """Past the scanner's 8 MiB a text file is scanned in chunks; a token at a
+    chunk edge and a PEM block spanning one are still hidden."""
+    filler_line = b"2026-11-21T10:00:00 INFO request served in 12 ms from cache node-7\n"
+    body = bytearray()
+    while len(body) < (4 << 20) - 40:
+        body += filler_line
+    body += f"auth GITHUB_TOKEN={TOKEN}\n".encode()
+    while len(body) < (8 << 20) - 200:
+        body += filler_line
+    pem = (b"-----BEGIN RSA PRIVATE KEY-----\n" + b"MIIEpAIBAAKCAQEAx4Vq8nL2pT5mR7wK9sJ3dF6gH1jB0cZ8yX4vU2tS5rQ7pN\n" * 30
+           + b"-----END RSA PRIVATE KEY-----\n")
+    body += pem
+    while len(body) < (12 << 20):
+        body += filler_line
+    (world.workspace / "big.log").write_bytes(bytes(body))
+    result = world.run("sh", "-c", "grep -c 'request served' big.log; grep -n -e GITHUB_TOKEN -e 'PRIVATE KEY' "
+                       "-e MIIEpAIBAAKCAQEAx4Vq8 big.log | cut -c1-120")
+    assert result.returncode == 0, result.stderr
+    assert TOKEN not in result.stdout and "MIIEpAIBAAKCAQEAx4Vq8" not in result.stdout
+    assert "GITHUB_TOKEN=REDACTED_BY_POLICY:github-pat-classic:" in result.stdout
+    assert int(result.stdout.splitlines()[0]) == bytes(body).count(b"request served")
