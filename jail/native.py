@@ -26,6 +26,7 @@ SETUP_STAGES = {
     7: "install the seccomp filter",
     8: "hand the seccomp listener to jail",
     9: "execute the command",
+    10: "give the command its terminal",
 }
 
 

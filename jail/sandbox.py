@@ -46,6 +46,7 @@ class SandboxSpec:
     uid: int = -1
     gid: int = -1
     groups: list[int] | None = None
+    ctty_fd: int = -1  # a pty slave: the command's stdio and controlling terminal (jail.terminal)
     _keep: list = field(default_factory=list, repr=False)  # cffi buffers alive until spawn returns
 
 
@@ -147,6 +148,7 @@ class Sandbox:
             cfg.ll_nrules = len(spec.landlock.rules)
             cfg.ll_rules = rules
         cfg.ignored_signals = ignored_signal_mask()
+        cfg.ctty_fd = spec.ctty_fd
 
         rc = lib.jl_spawn(cfg, res)
         if rc < 0:

@@ -79,6 +79,7 @@ enum {
     STAGE_SECCOMP = 7,
     STAGE_HANDOVER = 8,
     STAGE_EXEC = 9,
+    STAGE_CTTY = 10,
 };
 
 struct ll_ruleset_attr {
@@ -168,6 +169,22 @@ static int apply_landlock(const struct jl_spawn_cfg *cfg)
     return rc;
 }
 
+/* jail's own pty for the agent: a session of its own whose controlling
+ * terminal is the pty slave, so the pty's line discipline signals the agent's
+ * foreground group and jail's terminal stays jail's. */
+static int take_terminal(int fd)
+{
+    if (setsid() < 0 || ioctl(fd, TIOCSCTTY, 0) < 0)
+        return -1;
+    for (int std = 0; std < 3; std++) {
+        if (dup2(fd, std) < 0)
+            return -1;
+    }
+    if (fd > 2)
+        close(fd);
+    return 0;
+}
+
 /* The agent: runs in the forked child of the shim and never returns. */
 static void agent_main(const struct jl_spawn_cfg *cfg, int errfd, int hand_w, int go_r)
 {
@@ -184,6 +201,10 @@ static void agent_main(const struct jl_spawn_cfg *cfg, int errfd, int hand_w, in
      * copy our listener out (pidfd_getfd), and execve resets it anyway. */
     prctl(PR_SET_DUMPABLE, 1);
 
+    if (cfg->ctty_fd >= 0 && take_terminal(cfg->ctty_fd) < 0) {
+        report(errfd, STAGE_CTTY, errno);
+        _exit(127);
+    }
     if (chdir(cfg->cwd) < 0) {
         report(errfd, STAGE_CHDIR, errno);
         _exit(127);
@@ -336,6 +357,8 @@ static void shim_main(const struct jl_spawn_cfg *cfg, int ctl, int errfd, pid_t 
     }
     close(hand[1]);
     close(gop[0]);
+    if (cfg->ctty_fd > 2)
+        close(cfg->ctty_fd); /* the pty hangs up once the sandbox's processes are gone */
 
     int remote = -1;
     if (full_read(hand[0], &remote, sizeof remote) == 0) {

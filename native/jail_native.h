@@ -35,6 +35,8 @@ struct jl_spawn_cfg {
     int ll_nrules;
     const struct jl_ll_rule *ll_rules;
     uint64_t ignored_signals;    /* bit (n-1) set: signal n stays ignored in the agent */
+    int ctty_fd;                 /* >= 0: the agent's stdio and controlling terminal (a pty
+                                    slave), in a session of its own; -1: jail's stdio as is */
 };
 
 struct jl_spawn_result {
