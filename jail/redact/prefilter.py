@@ -43,6 +43,10 @@ def _emit(node: dict) -> bytes:
     return body
 
 
+def _substrings(word: bytes) -> set[bytes]:
+    return {word[start:end] for start in range(len(word)) for end in range(start + 1, len(word) + 1)}
+
+
 class Prefilter:
     """Maps the keywords found in a lower-cased text to the indices of the rules they unlock."""
 
@@ -52,9 +56,10 @@ class Prefilter:
         for index, words in enumerate(keywords):
             for word in words:
                 by_word.setdefault(word.encode("ascii"), set()).add(index)
-        # A found keyword implies every keyword it contains.
+        # A found keyword implies every keyword it contains: look up each of its
+        # substrings (a few dozen per word) rather than test every pair of words.
         self._unlocks: Mapping[bytes, frozenset[int]] = {
-            word: frozenset().union(*(rules for other, rules in by_word.items() if other in word))
+            word: frozenset().union(*(by_word.get(part, ()) for part in _substrings(word)))
             for word in by_word}
         self._words = tuple(sorted(by_word))
         self._pattern = re.compile(b"(?=(" + trie_regex(self._words) + b"))") if by_word else None
