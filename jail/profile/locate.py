@@ -19,6 +19,9 @@ KeyPath = tuple[str | int, ...]
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _BARE_VALUE = re.compile(r"[^,\]}\n#]*")
+_BLANK = re.compile(r"[ \t]*")
+_BLANK_OR_NEWLINE = re.compile(r"[ \t\r\n]*")
+_PLAIN_BASIC_STRING = re.compile(r'"([^"\\\n]*)"')  # no escapes: the common case, in one match
 _ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\",
             "e": "\x1b"}
 
@@ -68,15 +71,13 @@ class _Scanner:
         self.advance(len(literal))
 
     def skip_blank(self, *, newlines: bool) -> None:
+        blank = _BLANK_OR_NEWLINE if newlines else _BLANK
         while True:
-            ch = self.peek()
-            if ch in (" ", "\t") or (newlines and ch in ("\n", "\r")):
-                self.advance()
-            elif ch == "#":
-                end = self.text.find("\n", self.pos)
-                self.advance((len(self.text) if end < 0 else end) - self.pos)
-            else:
+            self.advance(blank.match(self.text, self.pos).end() - self.pos)
+            if self.peek() != "#":
                 return
+            end = self.text.find("\n", self.pos)
+            self.advance((len(self.text) if end < 0 else end) - self.pos)
 
     def record(self, path: KeyPath, line: int, *, base: int) -> None:
         """Record `path` and the implicit tables a dotted key creates."""
@@ -190,6 +191,10 @@ class _Scanner:
         quote = self.peek()
         if self.text.startswith(quote * 3, self.pos):
             return self.read_multiline(quote)
+        plain = _PLAIN_BASIC_STRING.match(self.text, self.pos) if quote == '"' else None
+        if plain:
+            self.advance(plain.end() - self.pos)
+            return plain.group(1)
         self.advance()
         if quote == "'":
             end = self.text.index("'", self.pos)
