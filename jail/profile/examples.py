@@ -3,7 +3,8 @@
 This is how a profile tests itself: `jail check` fails when a rule does not
 cover what its author said it covers, or covers what it should not. File rule
 examples are paths; exec rule examples are command lines, run as an exec in a
-fixed example workspace (see jail/exec_policy.py, `example_event`).
+fixed example workspace (see jail/exec_policy.py, `example_event`). Secret
+rules of [[redact.rule]] run their `examples` and `counterexamples` alone.
 """
 
 from __future__ import annotations
@@ -62,4 +63,15 @@ def run_examples(profile: Profile, *, home: Path) -> tuple[int, list[ExampleFail
                 count += 1
                 if rule_covers(exec_rule, example) != expected:
                     failures.append(ExampleFailure(exec_rule, example, expected))
+    for secret_rule in profile.redact.rules:
+        from jail.redact.scanner import Scanner
+
+        scanner = Scanner((secret_rule,))
+        shown = Rule("redact.rule", secret_rule.id, secret_rule.where, 0)
+        for example, expected in ([(e, True) for e in secret_rule.examples]
+                                  + [(e, False) for e in secret_rule.counterexamples]):
+            count += 1
+            found = any(f.rule_id == secret_rule.id for f in scanner.scan(example.encode()))
+            if found != expected:
+                failures.append(ExampleFailure(shown, example, expected))
     return count, failures

@@ -104,3 +104,16 @@ def test_scrub_keeps_the_block_size_and_every_other_variable():
     assert b"k" * 5 not in new and b"abc" not in new
     assert new.startswith(b"A=1\0ACME_KEY=" + MARKER) and b"\0B=2\0SHORT_KEY=RED\0EMPTY_KEY=\0" in new
     assert filler(3) == MARKER[:3] and filler(20) == MARKER + b"\0\0"
+
+
+def test_jail_check_runs_a_profile_secret_rules_examples(tmp_path):
+    from jail.profile import run_examples
+
+    bad = RULE.replace('examples = ["token: acme_0123456789abcdefghij"]',
+                       'examples = ["token: acme_0123456789abcdefghij", "acme_short"]\n'
+                       'counterexamples = ["see acme_ docs"]')
+    loaded = _load(tmp_path, project="[redact]\n" + bad)
+    count, failures = run_examples(loaded.profile, home=tmp_path / "home")
+    assert count == 3
+    assert [(f.example, f.expected) for f in failures] == [("acme_short", True)]
+    assert "acme-token should cover" in str(failures[0])
