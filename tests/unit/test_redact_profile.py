@@ -114,6 +114,6 @@ def test_jail_check_runs_a_profile_secret_rules_examples(tmp_path):
                        'counterexamples = ["see acme_ docs"]')
     loaded = _load(tmp_path, project="[redact]\n" + bad)
     count, failures = run_examples(loaded.profile, home=tmp_path / "home")
-    assert count == 3
+    assert count >= 3
     assert [(f.example, f.expected) for f in failures] == [("acme_short", True)]
     assert "acme-token should cover" in str(failures[0])
