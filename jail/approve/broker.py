@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from jail.approve.grants import GrantStore, propose_always
+from jail.approve.grants import GrantStore, propose_always, write_profile_edit
 from jail.approve.request import (
     Answer,
     ApprovalRequest,
@@ -49,13 +49,16 @@ class Broker:
     ("timeout"). `attach_grace` (default: the whole timeout) bounds how long
     a request waits while no answerer is attached at all; past it the
     fallback answers with answerer "no one to ask". `profile_path` is the
-    project profile an "always" would change (None: no "always").
+    project profile an "always" would change (None: no "always");
+    `write_always` writes a confirmed edit before the answer takes effect
+    (by default `write_profile_edit`; jail run also re-pins trust and audits).
     """
 
     def __init__(self, session: str, *, timeout: float, fallback: str = "deny",
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
                  grants: GrantStore | None = None, profile_path: Path | None = None,
-                 attach_grace: float | None = None) -> None:
+                 attach_grace: float | None = None,
+                 write_always: Callable[[ProfileEdit], object] | None = None) -> None:
         if fallback not in ("deny", "allow"):
             raise ValueError(f"fallback must be 'deny' or 'allow', not {fallback!r}")
         if timeout <= 0:
@@ -65,6 +68,8 @@ class Broker:
         self.fallback = Answer.DENY if fallback == "deny" else Answer.ALLOW_ONCE
         self.attach_grace = timeout if attach_grace is None else attach_grace
         self.profile_path = profile_path
+        self.write_always = write_always or write_profile_edit
+        self._answering = threading.Lock()  # one answer at a time: an "always" writes a file
         self.grants = grants if grants is not None else GrantStore(clock)
         self._clock, self._wall = clock, wall
         self._cond = threading.Condition()
@@ -105,8 +110,13 @@ class Broker:
         """Answer a waiting request. False when it is not waiting (answered
         already, timed out, unknown). An "always" must carry the edit the
         person confirmed, and it must still be the edit the profile needs;
-        otherwise ValueError, and the request keeps waiting."""
-        edit = None
+        otherwise ValueError, and the request keeps waiting. A confirmed
+        edit is written (`write_always`) before the request is answered; when
+        that fails, ValueError says why and the request keeps waiting."""
+        with self._answering:
+            return self._answer(request_id, decision)
+
+    def _answer(self, request_id: str, decision: Decision) -> bool:
         with self._cond:
             entry = self._waiting.get(request_id)
             if entry is None or entry.decision is not None:
@@ -117,6 +127,10 @@ class Broker:
             if edit is None or decision.edit != edit:
                 raise ValueError("the profile change shown is not the one that would be written "
                                  "(no project profile, or it changed since); show it again")
+            try:
+                self.write_always(edit)
+            except (OSError, ValueError) as error:
+                raise ValueError(f"could not write {edit.path}: {error}") from error
         with self._cond:
             if entry.decision is not None or self._waiting.get(request_id) is not entry:
                 return False

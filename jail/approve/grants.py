@@ -4,18 +4,23 @@ A grant is keyed on what the supervisor decided on — the real executable, the
 full argv and the cwd — never on a pattern, so "allow for this session" covers
 exactly the command the person read and nothing that merely resembles it.
 "Always" is the one answer that widens the profile itself, so it is not a grant
-here but a `ProfileEdit`: a diff the person confirms and the lead writes.
+here but a `ProfileEdit`: a diff the person confirms, written by
+`write_profile_edit` only if the file is still what the diff was made from.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import fcntl
+import os
 import re
 import shlex
+import tempfile
 import threading
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -135,6 +140,60 @@ def propose_always(profile_path: Path, request: ApprovalRequest) -> ProfileEdit:
         current = ""
     new_text, diff = render_always_diff(profile_path, current, request)
     return ProfileEdit(str(profile_path), command_pattern(request), current, new_text, diff)
+
+
+def write_profile_edit(edit: ProfileEdit) -> bytes:
+    """Write a confirmed "always" and return the bytes written. Under a lock on
+    the profile's directory (two sessions cannot interleave) the file must
+    still hold exactly `edit.old_text` — else ValueError: the person confirmed
+    a change to something else. The new text replaces the file in one rename
+    (a temporary file beside it, synced), keeping its mode."""
+    path = Path(edit.path)
+    new = edit.new_text.encode("utf-8")
+    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(directory, fcntl.LOCK_EX)
+        try:
+            current, mode = path.read_bytes(), path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            current, mode = b"", 0o644
+        if current != edit.old_text.encode("utf-8"):
+            raise ValueError(f"{path} changed since the change was shown; nothing was written")
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(new)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temp, mode)
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return new
+
+
+def always_writer(trusted: Mapping[Path, bytes],
+                  record: Callable[..., object]) -> Callable[[ProfileEdit], bytes]:
+    """How `jail run` writes a confirmed "always": the file (`write_profile_edit`),
+    then trust re-pinned to the new bytes — the person has just read exactly
+    this change, which is what trust asks of them — so the next run does not
+    ask again, then an audit record. `trusted` is the project profile's files
+    as they were trusted when the session started."""
+    def write(edit: ProfileEdit) -> bytes:
+        from jail.profile.trust import record_trust
+
+        new = write_profile_edit(edit)
+        target = os.path.realpath(edit.path)
+        record_trust({path: new if os.path.realpath(path) == target else data
+                      for path, data in trusted.items()})
+        record(event="profile-edit", path=edit.path, rule=edit.rule, diff=edit.diff)
+        return new
+    return write
 
 
 _HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\s]+)[ \t]*\]\]?[ \t]*(?:#.*)?$", re.MULTILINE)

@@ -105,17 +105,17 @@ def run(args: argparse.Namespace) -> int:
     code = int(ExitCode.JAIL_FAILED)
     try:
         code = exit_code_of(_supervise(spec, policy, audit, user, quiet=args.quiet,
-                                       workspace=loaded.profile.workspace, redaction=redaction))
+                                       workspace=loaded.profile.workspace, redaction=redaction,
+                                       project=loaded.project_contents))
     finally:
         audit.close(code)
     return code
 
 
 def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: Path,
-               redaction) -> int | None:
-    from jail.approve.broker import Broker
+               redaction, project: dict[Path, bytes]) -> int | None:
     from jail.approve.server import ApprovalServer
-    from jail.commands.trust import has_terminal
+    from jail.approve.terminal_prompt import TerminalPrompter
     from jail.supervisor.approvals import exec_asker
     from jail.supervisor.context import Context, Notices
     from jail.supervisor.envscrub import EnvScrubber
@@ -123,19 +123,25 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
     from jail.supervisor.redacted import Redactor
     from jail.supervisor.loop import Supervisor
     from jail.supervisor.resolve import SandboxView
+    from jail.terminal import TerminalProxy, has_own_terminal
 
+    # On a terminal the agent gets a pty of jail's, so a prompt can take the screen.
+    terminal = TerminalProxy(owner_uid=spec.uid) if has_own_terminal() else None
+    spec.ctty_fd = terminal.slave if terminal else -1
     sandbox = Sandbox(spec)
-    listener = sandbox.spawn()
-    server = None
+    server = prompter = None
     try:
+        listener = sandbox.spawn()
+        if terminal:
+            terminal.start()
         view = SandboxView(sandbox.agent_pid, sandbox.shim_pid, pidns=sandbox.namespaces != "none")
-        ctx = Context(listener, policy, audit, view, Notices(enabled=not quiet))
+        ctx = Context(listener, policy, audit, view,
+                      Notices(stream=terminal.messages if terminal else None, enabled=not quiet))
         ctx.redactor = Redactor(redaction)
-        # Without a terminal no one will answer unless `jail approve` is already
-        # watching: the fallback (deny) applies at once and CI never hangs.
-        broker = Broker(audit.session_id, timeout=APPROVAL_TIMEOUT, fallback="deny",
-                        attach_grace=APPROVAL_TIMEOUT if has_terminal() else 0)
+        broker = _broker(audit, project)
         server = ApprovalServer(broker).start()
+        if terminal:
+            prompter = TerminalPrompter(broker, terminal, ctx.notices.tell).start()
         ctx.exec_gate = ExecGate(ctx, policy_decider(policy, str(workspace)),
                                  ask=exec_asker(ctx, broker, audit.session_id, spec.argv, ctx.notices.tell))
         ctx.exec_gate.env_scrubber = EnvScrubber(redaction.passthrough, sandbox.agent_pid)
@@ -145,7 +151,7 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
         audit.record(event="sandbox", namespaces=sandbox.namespaces, shim_pid=sandbox.shim_pid,
                      agent_pid=sandbox.agent_pid)
         sandbox.confirm_exec()
-        failure = _watch(sandbox, lambda: supervisor.failure or ctx.exec_gate.failure)
+        failure = _watch(sandbox, lambda: supervisor.failure or ctx.exec_gate.failure, terminal)
         if failure is not None:
             raise SupervisorFailed(f"the supervisor failed ({failure!r}); "
                                    "the sandbox was stopped and nothing it started is left running")
@@ -153,11 +159,28 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
         supervisor.stop()
         return status
     finally:
-        if not sandbox.exited:
+        if not sandbox.exited and sandbox.shim_pid:
             sandbox.kill()
             sandbox.wait_exit()
+        if prompter is not None:
+            prompter.close()
+        if terminal:
+            terminal.close()
         if server is not None:
             server.close()
+
+
+def _broker(audit, project: dict[Path, bytes]):
+    """The session's approvals. Without a terminal no one will answer unless
+    `jail approve` is already watching: the fallback (deny) applies at once and
+    CI never hangs. "always" edits the project profile and re-pins its trust."""
+    from jail.approve.broker import Broker
+    from jail.approve.grants import always_writer
+    from jail.commands.trust import has_terminal
+
+    return Broker(audit.session_id, timeout=APPROVAL_TIMEOUT, fallback="deny",
+                  attach_grace=APPROVAL_TIMEOUT if has_terminal() else 0,
+                  profile_path=next(iter(project), None), write_always=always_writer(project, audit.record))
 
 
 def _redaction(profile, home: Path):
@@ -168,7 +191,7 @@ def _redaction(profile, home: Path):
     return Redaction.from_settings(profile.redact, home=home, workspace=profile.workspace)
 
 
-def _watch(sandbox: Sandbox, failure) -> BaseException | None:
+def _watch(sandbox: Sandbox, failure, terminal=None) -> BaseException | None:
     """Pass signals on until the agent exits or the supervisor fails."""
     while not sandbox.exited and failure() is None:
         # SIGCHLD stays blocked and is left to the exec gate's signalfd.
@@ -179,6 +202,11 @@ def _watch(sandbox: Sandbox, failure) -> BaseException | None:
             continue
         if info.si_code != SI_KERNEL:
             sandbox.forward(info.si_signo)  # sent to jail with kill(1): pass it on
+        elif terminal is not None:  # the agent is on jail's pty, not on jail's terminal
+            if info.si_signo == signal.SIGWINCH:
+                terminal.sync_size()
+            elif info.si_signo == signal.SIGHUP:
+                sandbox.forward(info.si_signo)  # jail's terminal hung up
         elif info.si_signo == signal.SIGTSTP:
             os.kill(os.getpid(), signal.SIGSTOP)  # Ctrl-Z stopped the agent; stop with it
     if failure() is not None:

@@ -170,7 +170,24 @@ def test_always_needs_the_edit_the_person_saw(pool, tmp_path) -> None:
     assert broker.answer("r1", Decision(Answer.ALWAYS, edit=edit))
     decision = future.result(timeout=5)
     assert decision.edit == edit and '"terraform destroy"' in edit.new_text
-    assert profile.read_text() == edit.old_text  # the broker never writes the profile
+    assert profile.read_text() == edit.new_text  # written before the answer took effect
+
+
+def test_always_that_cannot_be_written_keeps_the_request_waiting(pool, tmp_path) -> None:
+    profile = tmp_path / "jail.toml"
+    profile.write_text('[exec]\nallow = ["make"]\n')
+
+    def refuse(edit):
+        raise OSError(30, "Read-only file system")
+
+    broker = Broker("s1", timeout=60, profile_path=profile, write_always=refuse)
+    future = asking(pool, broker, make_request())
+    edit = broker.propose_always(make_request())
+    with pytest.raises(ValueError, match="could not write .*Read-only"):
+        broker.answer("r1", Decision(Answer.ALWAYS, edit=edit))
+    assert not future.done() and profile.read_text() == edit.old_text
+    assert broker.answer("r1", Decision(Answer.DENY))
+    assert future.result(timeout=5).answer is Answer.DENY
 
 
 def test_no_project_profile_means_no_always() -> None:

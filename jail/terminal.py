@@ -1,0 +1,281 @@
+"""jail's terminal and the agent's own pty.
+
+When jail runs on a terminal, the agent gets a pty of jail's instead: the
+slave is its stdin, stdout, stderr and controlling terminal (in a session of
+its own, see native/jail_native.c take_terminal), and one thread copies bytes
+between jail's terminal, put in raw mode, and the master. Keys such as Ctrl-C
+reach the agent as bytes and the pty's line discipline signals it; the real
+terminal stays out of the sandbox's reach.
+
+Owning the copy lets jail `hold` the agent's screen while the approval prompt
+uses the terminal: the agent keeps running, its output is kept (up to
+HOLD_LIMIT, after which its writes block), and nothing jail reads from the
+keyboard goes to it. `release` gives the screen back: the alternate screen
+the agent was on is entered again, the held output written, and a size wiggle
+makes a full-screen agent redraw.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import re
+import select
+import signal
+import struct
+import termios
+import threading
+import time
+import tty
+
+HOLD_LIMIT = 1 << 20  # bytes of agent output kept while a prompt is up
+ENTER_ALT_SCREEN = b"\x1b[?1049h"
+# Switches between the main and the alternate screen, as full-screen programs write them.
+_ALT_SCREEN = re.compile(rb"\x1b\[\?(?:1049|1047|47)([hl])")
+_TAIL = 8  # a switch split across two reads is still seen
+REDRAW_PAUSE = 0.05  # between the two sizes of the wiggle, so the agent sees a change
+
+
+def has_own_terminal(fd_in: int = 0, fd_out: int = 1) -> bool:
+    """jail's stdin and stdout are a terminal: run the agent on a pty of jail's."""
+    return os.isatty(fd_in) and os.isatty(fd_out)
+
+
+class TerminalProxy:
+    """The pty between jail's terminal (`fd_in`, `fd_out`) and the agent."""
+
+    def __init__(self, fd_in: int = 0, fd_out: int = 1, owner_uid: int = -1) -> None:
+        self.fd_in, self.fd_out = fd_in, fd_out
+        self.master, self.slave = os.openpty()
+        if owner_uid >= 0:
+            os.fchown(self.slave, owner_uid, -1)  # --user: the agent's own terminal
+        os.set_blocking(self.master, False)
+        self._saved = termios.tcgetattr(fd_in)
+        # The agent starts with the person's settings (erase key, flow control...).
+        termios.tcsetattr(self.slave, termios.TCSANOW, self._saved)
+        self.alt_screen = False  # the agent's screen is the alternate one
+        self._lock = threading.Lock()  # held output, hold state, writes to fd_out
+        self._held = False
+        self._held_output = bytearray()
+        self._to_agent = bytearray()
+        self._tail = b""
+        self._raw = False
+        self._closing = False
+        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        self._thread = threading.Thread(target=self._copy, name="jail-terminal", daemon=True)
+        self.messages = _Messages(self)
+
+    # -- lifetime ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Call once the agent holds the slave: raw mode, size, copying."""
+        os.close(self.slave)
+        self.slave = -1
+        self.sync_size()
+        tty.setraw(self.fd_in, termios.TCSANOW)
+        self._raw = True
+        self._thread.start()
+
+    def close(self, drain: float = 2.0) -> None:
+        """After the agent exited: copy what it wrote last (until the pty hangs up,
+        at most `drain` seconds), then give the terminal its mode back."""
+        try:
+            if self._thread.is_alive():
+                self._thread.join(drain)
+            self._closing = True
+            self._wake()
+            if self._thread.is_alive():
+                self._thread.join(1.0)
+        finally:
+            self.restore_mode()
+            for fd in (self.master, self.slave, self._wake_r, self._wake_w):
+                if fd >= 0:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            self.master = self.slave = -1
+
+    def restore_mode(self) -> None:
+        if self._raw:
+            with contextlib.suppress(termios.error):
+                termios.tcsetattr(self.fd_in, termios.TCSADRAIN, self._saved)
+            self._raw = False
+
+    # -- size --------------------------------------------------------------------
+
+    def size(self) -> tuple[int, int]:
+        rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(self.fd_out, termios.TIOCGWINSZ, b"\0" * 8))
+        return rows, cols
+
+    def sync_size(self) -> None:
+        """jail's terminal was resized: the kernel tells the agent (SIGWINCH) if it changed."""
+        with contextlib.suppress(OSError):
+            self._set_size(*self.size())
+
+    def _set_size(self, rows: int, cols: int) -> None:
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    # -- holding the screen ------------------------------------------------------
+
+    def hold(self) -> None:
+        """Stop showing the agent's output and stop reading keys for it."""
+        with self._lock:  # waits out a copy in progress: after this, none starts
+            self._held = True
+        self._wake()
+
+    def release(self) -> None:
+        """Give the screen back to the agent, with everything it wrote meanwhile."""
+        with self._lock:
+            held, self._held_output = bytes(self._held_output), bytearray()
+            self._held = False
+            if self.alt_screen:
+                self._write_out(ENTER_ALT_SCREEN)
+            self._write_out(held)
+        self._wake()
+        if self.alt_screen:
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Make a full-screen agent draw itself again: one row less, then the real size."""
+        with contextlib.suppress(OSError):
+            rows, cols = self.size()
+            self._set_size(max(1, rows - 1), cols)
+            time.sleep(REDRAW_PAUSE)
+            self._set_size(rows, cols)
+
+    # -- the copy loop -----------------------------------------------------------
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    def _copy(self) -> None:
+        reading_keys = True
+        while not self._closing:
+            with self._lock:
+                held, full = self._held, len(self._held_output) >= HOLD_LIMIT
+            readers = [self._wake_r]
+            if not (held and full):
+                readers.append(self.master)
+            if reading_keys and not held:
+                readers.append(self.fd_in)
+            writers = [self.master] if self._to_agent else []
+            try:
+                readable, writable, _ = select.select(readers, writers, [])
+            except InterruptedError:
+                continue
+            if self._wake_r in readable:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._wake_r, 512)
+            if self.master in readable and not self._from_agent():
+                return  # the pty hung up: every process of the sandbox is gone
+            if self.fd_in in readable:
+                reading_keys = self._from_keyboard()
+            if self.master in writable:
+                self._send_keys()
+
+    def _from_agent(self) -> bool:
+        try:
+            data = os.read(self.master, 65536)
+        except BlockingIOError:
+            return True
+        except OSError as error:
+            if error.errno == errno.EIO:
+                return False
+            raise
+        if not data:
+            return False
+        self._track_screen(data)
+        with self._lock:
+            if self._held:
+                self._held_output += data
+            else:
+                self._write_out(data)
+        return True
+
+    def _from_keyboard(self) -> bool:
+        with self._lock:  # hold() cannot slip in between the check and the read
+            if self._held:
+                return True
+            try:
+                data = os.read(self.fd_in, 4096)
+            except OSError:
+                return False  # the terminal hung up; jail hears SIGHUP
+        if not data:
+            return False
+        self._to_agent += data
+        self._send_keys()
+        if self._suspends(data):
+            self._suspend()
+        return True
+
+    def _send_keys(self) -> None:
+        try:
+            sent = os.write(self.master, self._to_agent)
+        except BlockingIOError:
+            return  # the agent is not reading: keep the keys, wait for room
+        except OSError:
+            self._to_agent.clear()
+            return
+        del self._to_agent[:sent]
+
+    def _track_screen(self, data: bytes) -> None:
+        switches = _ALT_SCREEN.findall(self._tail + data)
+        if switches:
+            self.alt_screen = switches[-1] == b"h"
+        self._tail = (self._tail + data)[-_TAIL:]
+
+    def _write_out(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(self.fd_out, view):]
+            except InterruptedError:
+                continue
+            except OSError:
+                return  # the terminal is gone; the agent's output has nowhere to go
+
+    # -- Ctrl-Z ------------------------------------------------------------------
+
+    def _suspends(self, data: bytes) -> bool:
+        """The bytes hold the agent's suspend key and its terminal turns keys into signals."""
+        try:
+            attrs = termios.tcgetattr(self.master)
+        except termios.error:
+            return False
+        suspend = attrs[6][termios.VSUSP]
+        return bool(attrs[3] & termios.ISIG) and suspend not in (b"\0", 0) and suspend in data
+
+    def _suspend(self) -> None:
+        """The line discipline stopped the agent's foreground group: stop jail
+        with it, as a shell's job; when continued, continue the agent."""
+        self.restore_mode()
+        os.kill(os.getpid(), signal.SIGSTOP)
+        tty.setraw(self.fd_in, termios.TCSANOW)
+        self._raw = True
+        self.sync_size()
+        with contextlib.suppress(OSError):
+            os.killpg(os.tcgetpgrp(self.master), signal.SIGCONT)
+        self.redraw()
+
+
+class _Messages:
+    """A text stream for jail's own lines while the terminal is raw: CR LF line
+    ends, and held with the agent's output while a prompt is up."""
+
+    def __init__(self, proxy: TerminalProxy) -> None:
+        self._proxy = proxy
+
+    def write(self, text: str) -> int:
+        data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8", "replace")
+        proxy = self._proxy
+        with proxy._lock:
+            if proxy._held:
+                proxy._held_output += data
+            else:
+                proxy._write_out(data)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
