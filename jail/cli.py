@@ -11,7 +11,8 @@ from jail import __version__
 from jail.errors import ExitCode, JailError
 
 # Each module in jail.commands exposes add_parser(subparsers) and run(args) -> int.
-COMMANDS = ("run", "check", "explain", "profile", "trust", "log", "doctor", "syscalls", "approve", "scan")
+COMMANDS = ("run", "check", "explain", "profile", "trust", "log", "doctor", "syscalls", "approve", "scan",
+            "profiles", "init")
 
 
 def _chosen_command(argv: list[str]) -> str | None:

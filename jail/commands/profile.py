@@ -30,9 +30,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     show = sub.add_parser("show", help="the effective rules, grouped by category")
     show.add_argument("--profile", metavar="NAME|PATH",
                       help="a built-in name or a file instead of the project's jail.toml")
+    show.add_argument("--agent", metavar="NAME",
+                      help="include this agent's built-in profile as a layer, as `jail run -- AGENT` does")
     show.add_argument("--json", action="store_true", help="print JSON")
     sub.add_parser("list", help="the built-in profiles")
-    parser.set_defaults(func=run, profile=None, json=False)
+    parser.set_defaults(func=run, profile=None, json=False, agent=None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +53,8 @@ def rule_json(rule: Rule) -> dict[str, Any]:
 
 def show(args: argparse.Namespace) -> int:
     home = Path.home()
-    loaded = load_profile(cwd=Path.cwd(), home=home, env=os.environ, profile=args.profile)
+    loaded = load_profile(cwd=Path.cwd(), home=home, env=os.environ, profile=args.profile, agent=args.agent)
+    agent_layer = args.agent if args.agent and not args.profile else None
     profile = loaded.profile
     policy = Policy.from_profile(profile, PolicyContext.for_person(home=home, env=os.environ))
     if args.json:
@@ -60,6 +63,7 @@ def show(args: argparse.Namespace) -> int:
             "sources": [str(path) for path in profile.sources],
             "project_files": [str(path) for path in loaded.project_files],
             "description": profile.description,
+            "agent": agent_layer,
             "writable_roots": policy.writable_roots(),
         }
         for attribute, _heading, _meaning in CATEGORIES:
@@ -71,6 +75,11 @@ def show(args: argparse.Namespace) -> int:
     print("sources    " + ", ".join(display_path(path, home) for path in profile.sources))
     if profile.description:
         print(f"about      {profile.description}")
+    if agent_layer:
+        print(f"agent      {agent_layer}.toml, between the base and the project "
+              "(`jail run` picks it from the command)")
+    elif args.agent:
+        print(f"agent      none: --profile {args.profile} replaces the agent layer")
     for attribute, heading, meaning in CATEGORIES:
         rules = getattr(profile, attribute)
         print(f"\n{heading}: {meaning}")

@@ -22,6 +22,9 @@ def add_parser(sub) -> None:
                        "COMMAND's exit status becomes jail's; jail's own failures exit 125-127.")
     p.add_argument("--profile", metavar="NAME|PATH",
                    help="use this profile instead of the project's jail.toml (a built-in name or a file)")
+    p.add_argument("--agent", metavar="NAME|none",
+                   help="use this agent's built-in profile as a layer (default: chosen from the command; "
+                   "none: no agent layer); see `jail profiles`")
     p.add_argument("--workspace", metavar="DIR", help="the project root (default: found from the cwd)")
     p.add_argument("--trust-project", action="store_true",
                    help="use an untrusted project profile without asking (for CI; recorded in the audit log)")
@@ -41,6 +44,22 @@ def _resolve_command(argv: list[str], env: dict[str, str]) -> str:
     if not found:
         raise CommandNotFound(f"{name}: command not found", hint="check PATH, or give the full path")
     return found
+
+
+def _agent_layer(chosen: str | None, command: list[str], env: dict[str, str]) -> str | None:
+    """The built-in agent profile for this command: --agent NAME, none, or detected."""
+    from jail.agents import AGENTS, agent_named, detect_agent
+
+    if chosen == "none":
+        return None
+    if chosen is not None:
+        if agent_named(chosen) is None:
+            raise UsageError(f'unknown agent "{chosen}"',
+                             hint="agents: " + ", ".join(a.profile for a in AGENTS) + ", or none")
+        return chosen
+    found = shutil.which(command[0], path=env.get("PATH", os.defpath)) if "/" not in command[0] else command[0]
+    agent = detect_agent(command, os.path.realpath(found) if found else None)
+    return agent.profile if agent else None
 
 
 def _target_user(name: str | None) -> tuple[int, int, list[int], Path] | None:
@@ -74,8 +93,9 @@ def run(args: argparse.Namespace) -> int:
         env.update(HOME=str(home), USER=args.user, LOGNAME=args.user)
     cwd = Path.cwd()
 
+    agent = _agent_layer(args.agent, command, env)
     loaded = load_profile(cwd=cwd, home=home, env=env, profile=args.profile,
-                          workspace=Path(args.workspace).resolve() if args.workspace else None)
+                          workspace=Path(args.workspace).resolve() if args.workspace else None, agent=agent)
     # Trust is checked on the exact bytes that were parsed, not on a second read.
     ensure_trusted(loaded.project_contents, interactive=has_terminal(), assume_yes=args.trust_project,
                    ask=ask_on_terminal)
@@ -90,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
         sessions, agent=command, cwd=str(cwd),
         profile_sources=[str(p) for p in loaded.all_files], jail_version=__version__,
         mode={"landlock_abi": abi, "workspace": str(loaded.profile.workspace),
-              "trusted_by_flag": bool(args.trust_project and loaded.project_files)},
+              "trusted_by_flag": bool(args.trust_project and loaded.project_files),
+              "agent_profile": None if args.profile else agent},
     )
     env["JAIL_SESSION"] = audit.session_id
     if env_findings:  # names and rules, never a value

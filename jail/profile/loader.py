@@ -2,8 +2,10 @@
 
 Layers, in order: the person's own base (`~/.config/jail/jail.toml`, which
 extends "default" unless it says otherwise) or, without one, the built-in
-"default"; then the project profile (`jail.toml` found from the cwd upwards, or
-`--profile NAME|PATH`) with everything it extends. Lists are unions, and deny
+"default"; then the agent's built-in profile when the command is a known
+agent (see jail/agents.py; not with an explicit --profile); then the project
+profile (`jail.toml` found from the cwd upwards, or `--profile NAME|PATH`) with
+everything it extends. Lists are unions, and deny
 and read_only always beat writable and readable, so a project can only add
 writable places or readable trees on top of the base; and it is only used once
 the person has trusted it (see trust.py; the caller checks, this never prompts).
@@ -32,7 +34,16 @@ from jail.profile.discover import (
     present,
     user_base_path,
 )
-from jail.profile.model import REDACT_LOOSENING, ExecRule, LoadedProfile, Profile, RedactSettings, Rule
+from jail.profile.model import (
+    NET_DEFAULTS,
+    REDACT_LOOSENING,
+    ExecRule,
+    LoadedProfile,
+    NetworkSettings,
+    Profile,
+    RedactSettings,
+    Rule,
+)
 from jail.profile.schema import ParsedFile, parse_text, suggest
 
 DEFAULT_BASE = "default"
@@ -183,7 +194,27 @@ def merge(files: Sequence[ParsedFile], workspace: Path) -> Profile:
         description=description,
         exec_rules=tuple(exec_rules),
         redact=redact,
+        network=merge_network(files),
     )
+
+
+def merge_network(files: Sequence[ParsedFile]) -> NetworkSettings:
+    """Every layer's [network] rules, each remembering its layer; the strictest
+    `default` of any layer (a project cannot turn the base's "ask" into "allow"
+    by default: it lists what it allows)."""
+    rules, seen = [], set()
+    default, where = None, ""
+    for layer, parsed in enumerate(files):
+        for rule in parsed.network.rules:
+            key = (rule.kind, rule.source, rule.line, rule.pattern, rule.unix)
+            if key not in seen:
+                seen.add(key)
+                rules.append(replace(rule, layer=layer))
+        wanted = parsed.network.default
+        if wanted is not None and (default is None or
+                                   NET_DEFAULTS.index(wanted) >= NET_DEFAULTS.index(default)):
+            default, where = wanted, parsed.network.default_where
+    return NetworkSettings(tuple(rules), default, where)
 
 
 def refuse_loosening(untrusted: Iterable[ParsedFile]) -> None:
@@ -210,7 +241,7 @@ def refuse_loosening(untrusted: Iterable[ParsedFile]) -> None:
 
 
 def load_profile(*, cwd: Path, home: Path, env: Mapping[str, str], profile: str | None = None,
-                 workspace: Path | None = None) -> LoadedProfile:
+                 workspace: Path | None = None, agent: str | None = None) -> LoadedProfile:
     cwd = Path(cwd).absolute()
     resolver = _Resolver(home)
     base_path = user_base_path(env, home)
@@ -237,7 +268,7 @@ def load_profile(*, cwd: Path, home: Path, env: Mapping[str, str], profile: str 
 
     if workspace is None:
         workspace = _workspace_for(project, discovered, cwd, home)
-    nodes = _unique(base_chain + project_chain)
+    nodes = _unique(base_chain + _agent_chain(resolver, agent, profile) + project_chain)
     base_keys = {node.key for node in base_chain}
     # The project file first: trust is keyed by it; then the files it extends.
     untrusted = [n for n in project_chain[-1:] + project_chain[:-1]
@@ -250,6 +281,15 @@ def load_profile(*, cwd: Path, home: Path, env: Mapping[str, str], profile: str 
         all_files=tuple(n.path for n in read if n.path is not None),
         contents={n.path: n.data for n in read if n.path is not None},
     )
+
+
+def _agent_chain(resolver: _Resolver, agent: str | None, profile: str | None) -> list[_Node]:
+    """The agent's built-in profile (claude, codex ...) as a layer between the
+    base and the project, so a project jail.toml that extends "default" still
+    lets the agent keep its state. An explicit --profile replaces it."""
+    if agent is None or profile is not None:
+        return []
+    return resolver.chain(resolver.builtin(agent, None))
 
 
 def _workspace_for(project: _Node | None, discovered: bool, cwd: Path, home: Path) -> Path:

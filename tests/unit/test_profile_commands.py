@@ -111,7 +111,7 @@ def test_profile_show_json(project: Path, capsys) -> None:
 def test_profile_list(project: Path, capsys) -> None:
     assert jail("profile", "list") == ExitCode.OK
     out = capsys.readouterr().out
-    assert out.startswith("default ") and "\nstrict " in out
+    assert "\ndefault " in f"\n{out}" and "\nstrict " in out and "\nclaude " in out
 
 
 def test_trust_yes_then_already_trusted(project: Path, capsys) -> None:
