@@ -143,7 +143,30 @@ def is_not_basic_auth(value: bytes, _match: re.Match[bytes]) -> bool:
     return not (colon and password and text.isprintable() and not is_placeholder(password.encode()))
 
 
+_RESOURCE_NAME = re.compile(rb"^(?:arn:aws[a-z-]*:|projects/[^/\s]+/|/subscriptions/[0-9a-f-]{36}/)")
+# Names of tokens that page through results or make a request idempotent: an
+# opaque cursor (often base64 JSON, so high in entropy), never a credential.
+_CURSOR_NAMES = (b"next", b"page", b"continuation", b"request", b"client", b"idempotency", b"sync",
+                 b"pagination", b"cancellation", b"marker", b"cursor", b"resume", b"starting",
+                 b"csrf", b"xsrf", b"change", b"batch", b"update")
+_NAME_TAIL = re.compile(rb"[A-Za-z0-9]*[_.-]?$")
+
+
+def is_resource_name(value: bytes, _match: re.Match[bytes]) -> bool:
+    """A cloud resource name (`arn:aws:kms:...:key/...`, `projects/p/...`): it names a key, it is not one."""
+    return bool(_RESOURCE_NAME.match(value))
+
+
+def is_cursor_token(_value: bytes, match: re.Match[bytes]) -> bool:
+    """`NextToken`, `pageToken`, `ClientRequestToken`, `csrf_token`: a cursor or nonce by its name."""
+    before = match.string[max(0, match.start() - 40):match.start()]
+    name = _NAME_TAIL.search(before).group().rstrip(b"_.-").lower()
+    return name.endswith(_CURSOR_NAMES)
+
+
 FILTERS: dict[str, Predicate] = {
+    "resource-name": is_resource_name,
+    "cursor-token": is_cursor_token,
     "placeholder": is_placeholder,
     "code-reference": is_code_reference,
     "identifier-like": is_identifier_like,
