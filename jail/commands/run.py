@@ -142,6 +142,7 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
     from jail.supervisor.envscrub import EnvScrubber
     from jail.supervisor.execgate import ExecGate, policy_decider
     from jail.supervisor.redacted import Redactor
+    from jail.supervisor.writeback import WriteBack
     from jail.supervisor.loop import Supervisor
     from jail.supervisor.resolve import SandboxView
     from jail.terminal import TerminalProxy, has_own_terminal
@@ -150,7 +151,7 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
     terminal = TerminalProxy(owner_uid=spec.uid) if has_own_terminal() else None
     spec.ctty_fd = terminal.slave if terminal else -1
     sandbox = Sandbox(spec)
-    server = prompter = None
+    server = prompter = writeback = None
     try:
         listener = sandbox.spawn()
         if terminal:
@@ -159,6 +160,7 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
         ctx = Context(listener, policy, audit, view,
                       Notices(stream=terminal.messages if terminal else None, enabled=not quiet))
         ctx.redactor = Redactor(redaction)
+        ctx.writeback = writeback = WriteBack(ctx.redactor, audit, ctx.notices.tell, _backups(audit.session_id))
         broker = _broker(audit, project)
         server = ApprovalServer(broker).start()
         if terminal:
@@ -183,12 +185,20 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
         if not sandbox.exited and sandbox.shim_pid:
             sandbox.kill()
             sandbox.wait_exit()
+        if writeback is not None:
+            writeback.close()
         if prompter is not None:
             prompter.close()
         if terminal:
             terminal.close()
         if server is not None:
             server.close()
+
+
+def _backups(session: str) -> Path:
+    """Where the real content of secret-bearing files written in place is kept
+    until the secrets are back: jail's state dir, which the sandbox cannot read."""
+    return state.state_dir(os.environ, Path.home()) / "backups" / session
 
 
 def _broker(audit, project: dict[Path, bytes]):

@@ -109,6 +109,7 @@ class Context:
         self.notices = notices
         self.exec_gate = None  # set by the caller: jail.supervisor.execgate.ExecGate
         self.redactor = None   # set by the caller: jail.supervisor.redacted.Redactor
+        self.writeback = None  # set by the caller: jail.supervisor.writeback.WriteBack
 
     def check(self, req: Request, access: Access, path: str, st=None, foreign: bool = False) -> Verdict:
         """Ask the policy, write the audit record, raise Denied on a denial.

@@ -84,20 +84,43 @@ def _open_existing(ctx: Context, req: Request, obj: Resolved, flags: int) -> Non
 
 def _serve_redacted(ctx: Context, req: Request, obj: Resolved, flags: int) -> bool:
     """True if the open was answered here: a redacted copy, or a refused write."""
+    if ctx.writeback is not None and ctx.writeback.settle(obj.st):
+        return _serve_written_back(ctx, req, obj, flags)
     scanned = ctx.redactor.scanned(obj.path, obj.fd, obj.st)
     if not scanned.findings:
         if scanned.unscanned:
             ctx.record_unscanned(req, obj.path, scanned.unscanned)
         return False
     if access_for(flags) is not Access.READ:
-        # jail would not see the write before it lands; a rename over the file
-        # (sed -i, editors) is restored instead, see paths._rename.
         ctx.record_redaction(req, obj.path, scanned)
         if scanned.transient:
             os.close(scanned.memfd)
+        if flags & os.O_ACCMODE == os.O_WRONLY and ctx.writeback is not None:
+            # Written in place: the real content is kept and the secrets are
+            # put back when the writer closes it (writeback.py).
+            ctx.writeback.watch(obj.path, obj.fd)
+            return False
+        # A read-write open would read the real bytes; a rename over the file
+        # (sed -i, editors) is restored instead, see paths._rename.
         raise Denied(redaction_write_verdict())
     ctx.record_redaction(req, obj.path, scanned)
     _inject(ctx, req, ctx.redactor.reopen(scanned), flags)
+    return True
+
+
+def _serve_written_back(ctx: Context, req: Request, obj: Resolved, flags: int) -> bool:
+    """A file jail puts secrets back into when its writer closes it: readers get
+    a snapshot (the file itself would show the secrets once restored), and a
+    read-write open is refused."""
+    access = flags & os.O_ACCMODE
+    if access == os.O_WRONLY:
+        return False
+    if access != os.O_RDONLY:
+        raise Denied(redaction_write_verdict())
+    snapshot = ctx.redactor.snapshot(obj.path, obj.fd)
+    if snapshot.findings:
+        ctx.record_redaction(req, obj.path, snapshot)
+    _inject(ctx, req, ctx.redactor.reopen(snapshot), flags)
     return True
 
 
@@ -107,7 +130,8 @@ def redaction_write_verdict() -> Verdict:
 
 REDACTED_WRITE_RULE = Rule(
     kind="jail.redacted_file", pattern="file holding secrets", source="<jail>", line=0,
-    reason="the agent sees a redacted copy; write it back by renaming a new file over it (sed -i, editors)")
+    reason="the agent sees a redacted copy; a read-write open would show the secrets (write-only opens "
+           "and renames over the file keep them)")
 
 
 def _reopen_fifo(ctx: Context, req: Request, opath: int, reopen: int, flags: int) -> None:

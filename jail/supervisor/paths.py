@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import stat
 import struct
 from collections.abc import Callable
@@ -137,21 +138,36 @@ def _restore_secrets(ctx: Context, req: Request, old: _Parent, new: _Parent) -> 
             original = f.read()
     finally:
         os.close(target)
-    fd = os.open(old.name, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=old.dir.fd)
-    with open(fd, "r+b") as f:
+    fd = os.open(old.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=old.dir.fd)
+    with open(fd, "rb") as f:
         written = f.read()
-        result = ctx.redactor.restore(new.path, written, original)
-        if result.unresolved:
-            first = result.unresolved[0]
-            verdict = Verdict(Action.DENY, RESTORE_RULE,
-                              f"placeholder {first.rule_id or 'REDACTED_BY_POLICY'} on line {first.line}: "
-                              f"{first.reason}")
-            ctx.record(req, Access.CREATE, new.path, verdict)
-            raise Denied(verdict)
-        if result.data != written:
-            f.seek(0)
-            f.write(result.data)
-            f.truncate()
+        mode = os.fstat(f.fileno()).st_mode & 0o7777
+    result = ctx.redactor.restore(new.path, written, original)
+    if result.unresolved:
+        first = result.unresolved[0]
+        verdict = Verdict(Action.DENY, RESTORE_RULE,
+                          f"placeholder {first.rule_id or 'REDACTED_BY_POLICY'} on line {first.line}: "
+                          f"{first.reason}")
+        ctx.record(req, Access.CREATE, new.path, verdict)
+        raise Denied(verdict)
+    if result.data != written:
+        _replace_with(old, result.data, mode)
+
+
+def _replace_with(old: _Parent, data: bytes, mode: int) -> None:
+    """Put `data` under old's name as a new file. Never written into the agent's
+    own file: a descriptor it holds on that file must not start showing secrets."""
+    temp = f".{old.name[:200]}.jail-{secrets.token_hex(4)}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode,
+                 dir_fd=old.dir.fd)
+    try:
+        with open(fd, "wb") as f:
+            f.write(data)
+            os.fchmod(f.fileno(), mode)
+        os.rename(temp, old.name, src_dir_fd=old.dir.fd, dst_dir_fd=old.dir.fd)
+    except BaseException:
+        os.unlink(temp, dir_fd=old.dir.fd)
+        raise
 
 
 def _link(ctx: Context, req: Request) -> None:

@@ -166,6 +166,16 @@ class Redactor:
             return Scanned(None, ())
         return Scanned(sealed_copy(path, redacted), tuple(findings), original=st)
 
+    def snapshot(self, path: str, opath_fd: int) -> Scanned:
+        """A redacted copy of what the file holds now, even without a finding: for
+        a file jail is about to write secrets back into, the agent must never
+        hold the file itself."""
+        st = os.fstat(opath_fd)
+        with open(f"/proc/self/fd/{opath_fd}", "rb") as f:
+            data = f.read()
+        redacted, findings = self.scanner.redact(data, self.key, every_value=self.every_value(path))
+        return Scanned(sealed_copy(path, redacted), tuple(findings), original=st, transient=True)
+
     def _redact_large(self, data: bytes, every_value: bool) -> tuple[bytes, list]:
         """A large text file (a log, a dump) in chunks that end at a line break
         and never inside a PEM block, so every secret is seen whole."""

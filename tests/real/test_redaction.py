@@ -67,11 +67,54 @@ def test_python_write_back_keeps_the_real_secret(world):
     assert (world.workspace / ".env").read_text() == ENV.replace("dev", "staging")
 
 
-def test_writing_a_secret_file_in_place_is_refused_not_lost(world):
+def test_appending_to_a_secret_file_keeps_it_whole(world):
     _setup(world)
     result = world.run("bash", "-c", "echo EXTRA=1 >> .env")
-    assert result.returncode != 0
+    assert result.returncode == 0, result.stderr
+    assert (world.workspace / ".env").read_text() == ENV + "EXTRA=1\n"
+
+
+def test_rewriting_a_secret_file_in_place_keeps_the_real_secret(world):
+    """An agent tool that reads the redacted file and writes it back through
+    open(..., 'w') (Claude Code's Write, node's writeFile, `>`) keeps the token."""
+    _setup(world)
+    script = ("text = open('.env').read()\n"
+              "open('.env', 'w').write(text.replace('MODE=dev', 'MODE=prod'))\n"
+              "print(open('.env').read())\n")
+    result = world.run("python3", "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert TOKEN not in result.stdout
+    assert (world.workspace / ".env").read_text() == ENV.replace("MODE=dev", "MODE=prod")
+    node = world.run("node", "-e", "const fs = require('fs');"
+                     "fs.writeFileSync('.env', fs.readFileSync('.env', 'utf8') + 'NODE=1\\n')")
+    assert node.returncode == 0, node.stderr
+    assert (world.workspace / ".env").read_text() == ENV.replace("MODE=dev", "MODE=prod") + "NODE=1\n"
+    assert not list((world.home / ".local/state/jail/backups").glob("*/*"))  # nothing left to keep
+
+
+def test_a_secret_file_opened_read_write_is_refused_not_lost(world):
+    _setup(world)
+    result = world.run("python3", "-c", "open('.env', 'r+').write('X')")
+    assert result.returncode != 0 and "Permission denied" in result.stderr
     assert (world.workspace / ".env").read_text() == ENV
+
+
+def test_an_in_place_write_that_moves_a_placeholder_keeps_a_backup(world):
+    _setup(world)
+    script = ("import re\n"
+              "text = open('.env').read()\n"
+              "ph = re.search(r'REDACTED_BY_POLICY:\\S+', text).group()\n"
+              "open('.env', 'w').write(f'curl -H {ph} https://example.invalid/\\n')\n")
+    result = world.run("python3", "-c", script)
+    assert result.returncode == 0, result.stderr
+    written = (world.workspace / ".env").read_text()
+    assert TOKEN not in written and "REDACTED_BY_POLICY" in written
+    backups = list((world.home / ".local/state/jail/backups").glob("*/*"))
+    assert len(backups) == 1 and backups[0].read_text() == ENV
+    assert oct(backups[0].stat().st_mode & 0o777) == "0o600"
+    records = [r for r in world.audit_records() if r.get("event") == "writeback"]
+    assert records and records[0]["unresolved"][0]["line"] == 1
+    assert "real values are kept in" in result.stderr
 
 
 def test_a_placeholder_moved_to_a_new_line_is_refused_not_restored(world):
@@ -166,3 +209,31 @@ def test_a_large_log_is_scanned_in_chunks_and_no_secret_is_cut(world):
     assert TOKEN not in result.stdout and "MIIEpAIBAAKCAQEAx4Vq8" not in result.stdout
     assert "GITHUB_TOKEN=REDACTED_BY_POLICY:github-pat-classic:" in result.stdout
     assert int(result.stdout.splitlines()[0]) == bytes(body).count(b"request served")
+
+
+def test_a_descriptor_held_across_a_write_back_never_shows_the_secret(world):
+    """The agent keeps a file open while jail puts the secrets back (after a
+    rename over the file, after an in-place write): what it reads through that
+    descriptor, or maps, is still placeholders."""
+    _setup(world)
+    script = textwrap.dedent("""
+        import mmap, os, time
+        text = open('.env').read()
+        open('.env.new', 'w').write(text.replace('dev', 'prod'))
+        held = open('.env.new', 'rb')
+        mapped = mmap.mmap(held.fileno(), 0, prot=mmap.PROT_READ)
+        os.replace('.env.new', '.env')
+        print(held.read().decode(), mapped[:].decode())
+        text = open('.env').read()
+        writer = open('.env', 'w')
+        writer.write(text.replace('prod', 'staging'))
+        writer.flush()
+        reader = open('.env', 'rb')
+        writer.close()
+        time.sleep(0.2)
+        print(reader.read().decode(), open('.env').read())
+    """)
+    result = world.run("python3", "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert TOKEN not in result.stdout and "REDACTED_BY_POLICY" in result.stdout
+    assert (world.workspace / ".env").read_text() == ENV.replace("dev", "staging")
