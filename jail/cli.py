@@ -12,7 +12,7 @@ from jail.errors import ExitCode, JailError
 
 # Each module in jail.commands exposes add_parser(subparsers) and run(args) -> int.
 COMMANDS = ("run", "check", "explain", "profile", "trust", "log", "doctor", "syscalls", "approve", "scan",
-            "profiles", "init")
+            "profiles", "init", "demo")
 
 
 def _chosen_command(argv: list[str]) -> str | None:

@@ -1,0 +1,1 @@
+"""`jail demo`: a throw-away world that replays a real incident."""
