@@ -82,8 +82,9 @@ def _environment(world, platform_url: str, volume: str) -> dict[str, str]:
     env = {key: os.environ[key] for key in keep if key in os.environ}
     # jail's own state (audit log, trust) outside the home the agent greps through.
     env.update(HOME=str(world.home), XDG_STATE_HOME=str(world.state),
-               XDG_CONFIG_HOME=str(world.root / "config"), USER=os.environ.get("USER", "demo"), PLATFORM_URL=platform_url,
-               VOLUME_ID=volume, NO_PROXY="127.0.0.1,localhost", PYTHONDONTWRITEBYTECODE="1")
+               XDG_CONFIG_HOME=str(world.root / "config"), USER=os.environ.get("USER", "demo"),
+               PLATFORM_URL=platform_url, VOLUME_ID=volume, NO_PROXY="127.0.0.1,localhost",
+               PYTHONDONTWRITEBYTECODE="1")
     return env
 
 

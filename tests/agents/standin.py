@@ -43,6 +43,7 @@ def say(text: str) -> Step:
 class Recorded:
     path: str
     body: str
+    headers: dict[str, str]
 
 
 class StandIn:
@@ -68,14 +69,26 @@ class StandIn:
         self._server.shutdown()
         self._server.server_close()
 
-    def record(self, path: str, body: str) -> None:
+    def record(self, path: str, body: str, headers: dict[str, str]) -> None:
         with self._lock:
-            self.requests.append(Recorded(path, body))
+            self.requests.append(Recorded(path, body, headers))
 
     def everything_sent(self) -> str:
         """Every request body the agent sent, concatenated (to search for secrets)."""
         with self._lock:
             return "\n".join(r.body for r in self.requests)
+
+    def credentials_seen(self) -> set[str]:
+        """The API keys the agent authenticated with (x-api-key, Authorization: Bearer ...)."""
+        with self._lock:
+            found = set()
+            for r in self.requests:
+                headers = {k.lower(): v for k, v in r.headers.items()}
+                if "x-api-key" in headers:
+                    found.add(headers["x-api-key"])
+                if headers.get("authorization", "").startswith("Bearer "):
+                    found.add(headers["authorization"][7:])
+            return found
 
     def model_turns(self) -> int:
         """How many scripted turns were asked for (requests carrying tools)."""
@@ -102,7 +115,7 @@ def _handler_for(standin: StandIn) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:
-            standin.record(self.path, "")
+            standin.record(self.path, "", dict(self.headers.items()))
             self._json(200, {})
 
         def do_HEAD(self) -> None:
@@ -113,7 +126,7 @@ def _handler_for(standin: StandIn) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
-            standin.record(self.path, body)
+            standin.record(self.path, body, dict(self.headers.items()))
             try:
                 request = json.loads(body) if body else {}
             except ValueError:
