@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from jail.redact import ScanCache, Scanner, file_key
-from jail.redact.prefilter import trie_regex
+from jail.redact.prefilter import NativeKeywords, trie_regex
 from jail.redact.textform import Form, classify
 
 BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -185,8 +185,10 @@ def prefilter_alternatives(paths: list[str]) -> None:
     lookahead = re.compile(b"(?=(" + trie_regex(words) + b"))")
     consuming = re.compile(trie_regex(words))
     flat = re.compile(b"|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+    native = NativeKeywords.build(words)
     candidates = [
-        ("trie regex in a lookahead (in use)", lambda x: set(lookahead.findall(x))),
+        *([("Aho-Corasick in jail's C helper (in use)", native.find)] if native else []),
+        ("trie regex in a lookahead (fallback)", lambda x: set(lookahead.findall(x))),
         ("trie regex, consuming", lambda x: set(consuming.findall(x))),
         ("flat alternation, longest first", lambda x: set(flat.findall(x))),
         ("bytes `in`, once per keyword", lambda x: {w for w in words if w in x}),

@@ -12,11 +12,11 @@ HERE = Path(__file__).resolve().parent
 WARNINGS = ["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
 
 ffibuilder = FFI()
-ffibuilder.cdef((HERE / "jail_native.h").read_text())
+ffibuilder.cdef((HERE / "jail_native.h").read_text() + (HERE / "jail_keywords.h").read_text())
 ffibuilder.set_source(
     "jail._native",
-    '#include "jail_native.h"',
-    sources=["native/jail_native.c"],  # relative: setuptools refuses absolute paths
+    '#include <stdint.h>\n#include "jail_native.h"\n#include "jail_keywords.h"',
+    sources=["native/jail_native.c", "native/jail_keywords.c"],  # relative: setuptools refuses absolute paths
     include_dirs=["native"],
     extra_compile_args=["-O2", "-std=gnu11", *WARNINGS],
 )

@@ -135,10 +135,12 @@ class Scanner:
     def _spans(self, text: bytes, every_value: bool) -> list[tuple[int, int, Rule | None]]:
         """Non-overlapping (start, end, rule) of the secrets in `text`, in order; rule None = every-value."""
         protected = placeholder_spans(text)
-        lowered = text.lower()  # ASCII-only: offsets are the same as in text
+        lowered = None  # ASCII-only lower case: offsets are the same as in text
         candidates: list[tuple[int, int, int, int, Rule | None]] = []
-        for index in sorted(self._prefilter.candidates(lowered)):
+        for index in sorted(self._prefilter.candidates(text)):
             rule = self.rules[index]
+            if lowered is None and rule.case_insensitive:
+                lowered = text.lower()
             for match in rule.pattern.finditer(lowered if rule.case_insensitive else text):
                 start, end = match.span("secret")
                 if start < 0 or end <= start or _overlaps(protected, start, end):
