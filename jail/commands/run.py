@@ -167,7 +167,7 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
             prompter = TerminalPrompter(broker, terminal, ctx.notices.tell).start()
         ctx.exec_gate = ExecGate(ctx, policy_decider(policy, str(workspace)),
                                  ask=exec_asker(ctx, broker, audit.session_id, spec.argv, ctx.notices.tell))
-        ctx.exec_gate.env_scrubber = EnvScrubber(redaction.passthrough, sandbox.agent_pid)
+        ctx.exec_gate.env_scrubber = EnvScrubber(redaction.passthrough, sandbox.agent_pid, spec.executable)
         ctx.exec_gate.start()
         supervisor = Supervisor(ctx, creds=(user[0], user[1], user[2]) if user else None)
         supervisor.start()

@@ -16,6 +16,7 @@ process's envp pointers stay valid.
 from __future__ import annotations
 
 import fnmatch
+import os
 
 from jail import native
 from jail.redact import MARKER
@@ -50,11 +51,28 @@ def scrub_block(block: bytes, passthrough: tuple[str, ...]) -> tuple[bytes, list
     return bytes(out), scrubbed
 
 
+def package_root(executable: str) -> str | None:
+    """The npm package directory an agent command lives in, if it is one
+    (…/node_modules/@openai/codex for the `codex` wrapper script)."""
+    path = os.path.realpath(executable)
+    directory = os.path.dirname(path)
+    while "/node_modules/" in directory + "/":
+        if os.path.exists(os.path.join(directory, "package.json")):
+            return directory
+        directory = os.path.dirname(directory)
+    return None
+
+
 class EnvScrubber:
-    def __init__(self, passthrough: tuple[str, ...], agent_pid: int) -> None:
+    def __init__(self, passthrough: tuple[str, ...], agent_pid: int, agent_command: str | None = None) -> None:
         self.passthrough = passthrough
         self.agent_pid = agent_pid
         self.agent_exe: str | None = None
+        root = package_root(agent_command) if agent_command else None
+        self.agent_root = root + "/" if root else None
+
+    def is_agent_program(self, exe: str) -> bool:
+        return exe == self.agent_exe or bool(self.agent_root and exe.startswith(self.agent_root))
 
     def at_exec(self, pid: int, exe: str) -> list[str]:
         """Scrub a stopped new image; the names scrubbed (for the audit log)."""
@@ -65,7 +83,7 @@ class EnvScrubber:
             # node): its key is for it, and so is its latest program.
             self.agent_exe = exe
             return []
-        if exe == self.agent_exe:
+        if self.is_agent_program(exe):
             return []
         start, end = env_range(pid)
         if not 0 < end - start <= SCRUB_LIMIT:

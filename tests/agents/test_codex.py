@@ -105,8 +105,6 @@ def test_without_jail_terraform_destroy_runs(agent_world: AgentWorld, codex: str
     assert terraform_ran(agent_world)
 
 
-@pytest.mark.xfail(strict=True, reason="the npm package's node wrapper is the agent's executable, so the "
-                   "key is scrubbed from the native codex binary it starts; see README, Agents, Known limits")
 def test_through_the_npm_wrapper_the_key_reaches_codex(agent_world: AgentWorld, codex_wrapper: Path) -> None:
     done, server = drive(agent_world, str(codex_wrapper), [say("hello")])
     assert done.returncode == 0, done.stderr[-3000:]

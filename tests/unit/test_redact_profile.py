@@ -117,3 +117,24 @@ def test_jail_check_runs_a_profile_secret_rules_examples(tmp_path):
     assert count >= 3
     assert [(f.example, f.expected) for f in failures] == [("acme_short", True)]
     assert "acme-token should cover" in str(failures[0])
+
+
+def test_the_agents_own_package_keeps_its_key(tmp_path):
+    from jail.supervisor.envscrub import EnvScrubber, package_root
+
+    package = tmp_path / "lib" / "node_modules" / "@openai" / "codex"
+    (package / "bin").mkdir(parents=True)
+    (package / "vendor").mkdir()
+    (package / "package.json").write_text("{}")
+    (package / "bin" / "codex.js").write_text("#!/usr/bin/env node\n")
+    link = tmp_path / "bin" / "codex"
+    link.parent.mkdir()
+    link.symlink_to(package / "bin" / "codex.js")
+    assert package_root(str(link)) == str(package)
+    assert package_root("/usr/bin/env") is None
+    scrubber = EnvScrubber(("OPENAI_API_KEY",), agent_pid=10, agent_command=str(link))
+    scrubber.agent_exe = "/usr/bin/node"
+    assert scrubber.is_agent_program(str(package / "vendor" / "codex"))
+    assert scrubber.is_agent_program("/usr/bin/node")
+    assert not scrubber.is_agent_program("/usr/bin/bash")
+    assert not scrubber.is_agent_program(str(package) + "-evil/x")
