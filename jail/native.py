@@ -66,6 +66,17 @@ class Listener:
         _check(rc, "SECCOMP_IOCTL_NOTIF_RECV")
         return Notification(buf.id, buf.pid, buf.nr, buf.arch, tuple(buf.args))
 
+    def serve(self, stopfd: int, buf, fast: FastPath | None) -> Notification | None:
+        """receive(), but what the fast path can answer is answered in C and
+        never comes back: only the notifications Python must decide do."""
+        rc = lib.jl_serve(self.fd, stopfd, buf, fast.handle if fast is not None else ffi.NULL)
+        if rc in (-errno.EPIPE, -errno.ECANCELED):
+            raise EOFError
+        if rc == -errno.ENOENT:
+            return None
+        _check(rc, "SECCOMP_IOCTL_NOTIF_RECV")
+        return Notification(buf.id, buf.pid, buf.nr, buf.arch, tuple(buf.args))
+
     def id_valid(self, notif_id: int) -> bool:
         return lib.jl_id_valid(self.fd, notif_id) == 0
 
@@ -93,6 +104,45 @@ class Listener:
             return False
         _check(rc, "SECCOMP_IOCTL_NOTIF_ADDFD")
         return True
+
+
+class FastPath:
+    """The verdict table C answers repeated opens from (native/jail_fastpath.c).
+
+    Python remembers an open only after it allowed it, recorded it and found the
+    file clean; C serves the same object at the same path, unchanged, again.
+    """
+
+    ACCESS_BITS = {"read": 0, "write": 1}
+
+    def __init__(self, proc_devs: frozenset[int], memfd_dev: int) -> None:
+        devs = ffi.new("uint64_t[]", sorted(proc_devs) or [0])
+        self.handle = lib.jl_fast_new(devs, len(proc_devs), memfd_dev)
+        if self.handle == ffi.NULL:
+            raise OSError(errno.ENOMEM, "jl_fast_new")
+
+    def remember(self, access: str, path: str, st: os.stat_result) -> None:
+        _check(lib.jl_fast_remember(self.handle, self.ACCESS_BITS[access], st.st_dev, st.st_ino, st.st_size,
+                                    st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_uid, st.st_gid,
+                                    st.st_nlink, os.fsencode(path)), "jl_fast_remember")
+
+    def clear(self) -> None:
+        lib.jl_fast_clear(self.handle)
+
+    def stats(self) -> dict[str, int]:
+        out = ffi.new("uint64_t[4]")
+        lib.jl_fast_stats(self.handle, out)
+        return {"opens_served": out[0], "opens_failed": out[1], "stats_continued": out[2],
+                "passed_up": out[3]}
+
+
+def memfd_device() -> int:
+    """st_dev shared by every memfd (the kernel's internal shmem mount)."""
+    fd = os.memfd_create("jail-probe", os.MFD_CLOEXEC)
+    try:
+        return os.fstat(fd).st_dev
+    finally:
+        os.close(fd)
 
 
 def new_notification_buffer():

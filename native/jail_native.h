@@ -76,3 +76,13 @@ int jl_utimensat_fd(int fd, const void *times);
 int jl_unshare_fs(void);
 int jl_signalfd_sigchld(void);
 int jl_connect(int fd, const void *addr, uint32_t len);
+
+/* The fast path (jail_fastpath.c): answers repeated questions without Python. */
+struct jl_fast;
+struct jl_fast *jl_fast_new(const uint64_t *proc_devs, int nproc_devs, uint64_t memfd_dev);
+int jl_fast_remember(struct jl_fast *f, uint32_t access, uint64_t dev, uint64_t ino, int64_t size,
+                     int64_t mtime_ns, int64_t ctime_ns, uint32_t mode, uint32_t uid, uint32_t gid,
+                     uint32_t nlink, const char *path);
+void jl_fast_clear(struct jl_fast *f);
+void jl_fast_stats(struct jl_fast *f, uint64_t *out4);
+int jl_serve(int listener, int stopfd, struct jl_notif *out, struct jl_fast *f);

@@ -73,6 +73,7 @@ def _open_existing(ctx: Context, req: Request, obj: Resolved, flags: int) -> Non
         return
     if stat.S_ISLNK(obj.st.st_mode):
         raise OSError(errno.ELOOP, "symlink with O_NOFOLLOW")
+    ctx.remember_open(obj, access)  # allowed, recorded and clean: C may repeat it (fast path)
     reopen = (flags & ~_STRIP_ON_REOPEN) | os.O_CLOEXEC | os.O_NOCTTY
     if stat.S_ISFIFO(obj.st.st_mode) and not flags & os.O_NONBLOCK:
         # Opening a FIFO blocks until the other end shows up: do it off the worker.
