@@ -99,7 +99,7 @@ class TerminalProxy:
     def restore_mode(self) -> None:
         if self._raw:
             with contextlib.suppress(termios.error):
-                termios.tcsetattr(self.fd_in, termios.TCSADRAIN, self._saved)
+                termios.tcsetattr(self.fd_in, termios.TCSANOW, self._saved)  # no wait on output
             self._raw = False
 
     # -- size --------------------------------------------------------------------
@@ -114,6 +114,8 @@ class TerminalProxy:
             self._set_size(*self.size())
 
     def _set_size(self, rows: int, cols: int) -> None:
+        if self.master < 0:
+            return
         fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
     # -- holding the screen ------------------------------------------------------
@@ -126,6 +128,9 @@ class TerminalProxy:
 
     def release(self) -> None:
         """Give the screen back to the agent, with everything it wrote meanwhile."""
+        for fd in (self.fd_in, self.fd_out):  # as the prompt may have left them
+            with contextlib.suppress(OSError):
+                os.set_blocking(fd, True)
         with self._lock:
             held, self._held_output = bytes(self._held_output), bytearray()
             self._held = False
@@ -170,8 +175,11 @@ class TerminalProxy:
                     os.read(self._wake_r, 512)
             if self.master in readable and not self._from_agent():
                 return  # the pty hung up: every process of the sandbox is gone
-            if self.fd_in in readable:
-                reading_keys = self._from_keyboard()
+            if self.fd_in in readable and not self._from_keyboard():
+                # jail's terminal hung up: hang up the agent's as a terminal
+                # would (the kernel signals its session), keep its last output.
+                self._hang_up()
+                return
             if self.master in writable:
                 self._send_keys()
 
@@ -194,14 +202,21 @@ class TerminalProxy:
                 self._write_out(data)
         return True
 
+    def _hang_up(self) -> None:
+        with self._lock:
+            master, self.master = self.master, -1
+        os.close(master)
+
     def _from_keyboard(self) -> bool:
         with self._lock:  # hold() cannot slip in between the check and the read
             if self._held:
                 return True
             try:
                 data = os.read(self.fd_in, 4096)
+            except BlockingIOError:
+                return True  # another reader took it (the prompt), or O_NONBLOCK was left on
             except OSError:
-                return False  # the terminal hung up; jail hears SIGHUP
+                return False  # the terminal hung up
         if not data:
             return False
         self._to_agent += data
@@ -231,7 +246,8 @@ class TerminalProxy:
         while view:
             try:
                 view = view[os.write(self.fd_out, view):]
-            except InterruptedError:
+            except (InterruptedError, BlockingIOError):
+                select.select([], [self.fd_out], [], 1.0)  # someone left the terminal non-blocking
                 continue
             except OSError:
                 return  # the terminal is gone; the agent's output has nowhere to go

@@ -30,6 +30,8 @@ GrantKey = tuple[str, str, tuple[str, ...], str]  # (kind, exe, argv, cwd)
 
 
 def grant_key(request: ApprovalRequest) -> GrantKey:
+    if request.kind == "connect":  # a grant names the destination, whichever process asks
+        return (request.kind, "", (request.target,), "")
     return (request.kind, request.exe, request.argv, request.cwd)
 
 
@@ -85,16 +87,20 @@ def command_pattern(request: ApprovalRequest) -> str:
     (jail/execrules/pattern.py): words split like a shell line, the program by
     its name, every argument as written with `*`, `?` and `[` made literal
     (`[*]`), no trailing `*`. Raises ValueError for an argv no pattern can
-    state (a `--`, a `---word`, an empty program name)."""
-    name = request.argv[0].rsplit("/", 1)[-1] if request.argv else ""
+    state (a `--`, a `---word`, an empty program name). A #! script run
+    through its interpreter (its path in `target`) is named as the script."""
+    argv = request.argv
+    if request.kind == "exec" and request.target in argv[1:3]:
+        argv = argv[argv.index(request.target, 1):]
+    name = argv[0].rsplit("/", 1)[-1] if argv else ""
     name = name or request.exe.rsplit("/", 1)[-1]
     if not name or name.startswith("-") or "=" in name:
         raise ValueError(f"no exec rule can name the program {name!r}")
-    for word in request.argv[1:]:
+    for word in argv[1:]:
         if word.startswith("-") and len(word) > 1 and (
                 word.startswith("---") or word.partition("=")[0] in ("-", "--")):
             raise ValueError(f"no exec rule can state the argument {word!r}")
-    return " ".join(shlex.quote(_literal(word)) for word in [name, *request.argv[1:]])
+    return " ".join(shlex.quote(_literal(word)) for word in [name, *argv[1:]])
 
 
 def _literal(word: str) -> str:

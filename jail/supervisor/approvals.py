@@ -17,7 +17,7 @@ from jail.approve.request import Answer, ApprovalRequest
 from jail.policy import Verdict
 from jail.supervisor import procinfo
 from jail.supervisor.context import Context
-from jail.supervisor.execgate import ExecFacts
+from jail.supervisor.execgate import ExecFacts, script_view
 
 
 def exec_asker(ctx: Context, broker: Broker, session: str, agent: list[str],
@@ -26,8 +26,9 @@ def exec_asker(ctx: Context, broker: Broker, session: str, agent: list[str],
         chain = procinfo.chain(facts.pid, ctx.view.shim_pid) or [{"pid": facts.pid, "comm": "?"}]
         request = ApprovalRequest(
             id=secrets.token_hex(4), session=session, kind="exec", agent=agent, pid=facts.pid, chain=chain,
-            exe=facts.exe, argv=facts.argv, cwd=facts.cwd, target="", rule_where=verdict.rule.where,
-            rule_pattern=verdict.rule.pattern, reason=verdict.reason, created=time.time(),
+            exe=facts.exe, argv=facts.argv, cwd=facts.cwd, target=_script(facts),
+            rule_where=verdict.rule.where, rule_pattern=verdict.rule.pattern, reason=verdict.reason,
+            created=time.time(),
         )
         ctx.audit.record(event="approval-request", request=request.to_json())
         tell(f"jail: waiting for approval of `{' '.join(facts.argv)[:120]}` ({verdict.rule.where}: "
@@ -41,3 +42,10 @@ def exec_asker(ctx: Context, broker: Broker, session: str, agent: list[str],
             tell(f"jail: denied by {decision.answerer}: {' '.join(facts.argv)[:120]}")
         return decision.allowed and decision.answer is not Answer.DENY
     return ask
+
+
+def _script(facts: ExecFacts) -> str:
+    """A #! script the kernel runs through its interpreter: the rules know the
+    command by the script's name, and so does an "always" rule."""
+    view = script_view(facts)
+    return view[0] if view != facts.argv else ""

@@ -15,7 +15,7 @@ from jail.supervisor.context import Context, Denied, Request, Vanished
 from jail.supervisor.fdstat import handle_fdstat
 from jail.supervisor.files import handle_open
 from jail.supervisor.paths import handle_path
-from jail.supervisor.sockets import handle_connect
+from jail.supervisor.sockets import handle_connect, handle_send
 from jail.syscalls import BY_NR, Family
 
 
@@ -24,7 +24,8 @@ def handle_exec(ctx: Context, req: Request) -> None:
 
 
 HANDLERS = {Family.OPEN: handle_open, Family.PATH: handle_path, Family.FD: handle_path,
-            Family.EXEC: handle_exec, Family.CONNECT: handle_connect, Family.FDSTAT: handle_fdstat}
+            Family.EXEC: handle_exec, Family.CONNECT: handle_connect, Family.FDSTAT: handle_fdstat,
+            Family.SEND: handle_send}
 
 
 class Supervisor:

@@ -3,6 +3,7 @@ comes from `jail approve` in another terminal, or the fallback denies."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import re
@@ -50,25 +51,38 @@ def _read_until(fd: int, pattern: bytes, seen: bytes, timeout: float = 30) -> by
     return seen
 
 
+def _waiting_request(world, timeout: float = 30) -> dict:
+    """The one request waiting in the world's sessions, as `jail approve --list --json` shows it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listing = subprocess.run([sys.executable, "-m", "jail", "approve", "--list", "--json"],
+                                 env=world.env, capture_output=True, text=True, timeout=30)
+        if listing.stdout.strip():
+            return json.loads(listing.stdout.splitlines()[0])
+        time.sleep(0.2)
+    raise AssertionError("no request ever waited")
+
+
 @pytest.mark.parametrize(("answer", "ran"), [("once", True), ("deny", False)])
 def test_jail_approve_in_another_terminal_answers(world, terraform, answer, ran):
+    # jail has a terminal: its own prompt is up, and `jail approve` answers first.
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(world.workspace)
         os.execve(sys.executable, [sys.executable, "-m", "jail", "run", "--", "bash", "-c", SCRIPT], world.env)
-    seen = _read_until(fd, rb"request ([0-9a-f]{8})", b"")
-    request = re.search(rb"request ([0-9a-f]{8})", seen)
-    assert request, seen
-    listing = subprocess.run([sys.executable, "-m", "jail", "approve", "--list", "--json"], env=world.env,
-                             capture_output=True, text=True, timeout=30)
-    assert request.group(1).decode() in listing.stdout and "terraform" in listing.stdout
-    answered = subprocess.run([sys.executable, "-m", "jail", "approve", "--answer", request.group(1).decode(),
-                               answer], env=world.env, capture_output=True, text=True, timeout=30)
+    seen = _read_until(fd, rb"approve this exec", b"")
+    assert b"approve this exec" in seen, seen
+    waiting = _waiting_request(world)
+    assert "destroy" in waiting["request"]["argv"]
+    answered = subprocess.run([sys.executable, "-m", "jail", "approve", "--answer", waiting["id"], answer],
+                              env=world.env, capture_output=True, text=True, timeout=30)
     assert answered.returncode == 0, answered.stderr
     seen = _read_until(fd, rb"after=\d+", seen)
     os.waitpid(pid, 0)
     assert (b"TERRAFORM RAN: destroy" in seen) == ran, seen
     assert (b"after=0" in seen) == ran
+    answers = [r for r in world.audit_records() if r.get("event") == "approval-answer"]
+    assert [a["decision"]["answerer"].split(" (")[0] for a in answers] == ["jail approve"]
 
 
 def test_the_agent_cannot_reach_its_own_approval_socket(world):
