@@ -32,6 +32,7 @@ from jail.profile.model import BUILTIN_SOURCE, DENY, READ_ONLY, READABLE, WRITAB
 
 if TYPE_CHECKING:
     from jail.exec_policy import ExecDecision, ExecEvent, ExecPolicy
+    from jail.network.policy import NetworkPolicy
 
 CACHE_SIZE = 65536
 
@@ -284,6 +285,15 @@ class Policy:
     def explain_exec(self, event: ExecEvent) -> ExecDecision:
         """The verdict with every rule that matched and the command each one matched."""
         return self.exec_policy.explain(event)
+
+    # -- network -----------------------------------------------------------------
+
+    @functools.cached_property
+    def network(self) -> NetworkPolicy:
+        """The [network] rules (see jail/network/policy.py)."""
+        from jail.network.policy import NetworkPolicy
+
+        return NetworkPolicy(self.profile.network, home=self.ctx.home, workspace=self.profile.workspace)
 
     # -- for the kernel layer ----------------------------------------------------
 

@@ -18,6 +18,7 @@ class Family(enum.StrEnum):
     CONNECT = "connect"    # emulated: jail connects its duplicate of the agent's socket
     FD = "fd"              # emulated: a change to the object behind an fd
     FDSTAT = "fdstat"      # stat of an fd: answered for redacted copies, else the kernel runs it
+    SEND = "send"          # a send naming its destination: decided, sent by jail on its duplicate
     DENY = "deny"          # refused in BPF with an errno, no supervisor round trip
 
 
@@ -44,16 +45,21 @@ class Arg(enum.StrEnum):
     ADDR = "addr"          # struct sockaddr *
     ADDRLEN = "addrlen"
     STATBUF = "statbuf"    # struct stat * / struct statx *
+    BUF = "buf"            # data to send
+    MSG = "msg"            # struct msghdr * / struct mmsghdr *
+    VLEN = "vlen"          # number of struct mmsghdr
     ANY = "-"
 
 
 @dataclass(frozen=True)
 class Condition:
-    """Deny only when (args[index] & mask) == value; compared on 64 bits."""
+    """Deny only when (args[index] & mask) == value; compared on 64 bits.
+    With `differs`, when args[index] != value (the whole argument: mask must be ~0)."""
 
     index: int
     mask: int
     value: int
+    differs: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ class Syscall:
 
 A = Arg
 OPEN, PATH, FD, EXEC, DENY = Family.OPEN, Family.PATH, Family.FD, Family.EXEC, Family.DENY
-CONNECT, FDSTAT = Family.CONNECT, Family.FDSTAT
+CONNECT, FDSTAT, SEND = Family.CONNECT, Family.FDSTAT, Family.SEND
 EPERM, ENOSYS = errno.EPERM, errno.ENOSYS
 
 CLONE_NAMESPACE_BITS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000,
@@ -79,6 +85,8 @@ TIOCSTI, TIOCLINUX = 0x5412, 0x541C
 AF_PACKET, AF_VSOCK = 17, 40
 AT_EMPTY_PATH = 0x1000
 LOW32 = 0xFFFFFFFF
+ALL64 = 0xFFFFFFFFFFFFFFFF
+MSG_FASTOPEN = 0x20000000
 
 TABLE: tuple[Syscall, ...] = (
     # Every way to open a file: emulated, decided on the object actually opened.
@@ -93,6 +101,16 @@ TABLE: tuple[Syscall, ...] = (
     # Sockets: a unix socket is named by a path like a file; jail connects the
     # agent's socket itself with its own copy of the address.
     Syscall("connect", 42, CONNECT, (A.FD, A.ADDR, A.ADDRLEN)),
+    # A datagram names its destination in each send: a send with an address is
+    # decided and then sent by jail on its duplicate with copied data. sendto
+    # without an address is not trapped. sendmsg is trapped only with
+    # MSG_FASTOPEN (a TCP connect): jail's own helper hands the listener over
+    # with sendmsg after the filter is in place (see README, Network: limits).
+    Syscall("sendto", 44, SEND, (A.FD, A.BUF, A.SIZE, A.FLAGS, A.ADDR, A.ADDRLEN),
+            when=(Condition(4, ALL64, 0, differs=True),)),
+    Syscall("sendmsg", 46, SEND, (A.FD, A.MSG, A.FLAGS),
+            when=(Condition(2, MSG_FASTOPEN, MSG_FASTOPEN),)),
+    Syscall("sendmmsg", 307, SEND, (A.FD, A.MSG, A.VLEN, A.FLAGS)),
     # A redacted copy must look like the file it stands for to tools that
     # compare the name's stat with the open fd's (cp, tar, install): stats of
     # an fd are trapped; any other fd is answered by the kernel itself.

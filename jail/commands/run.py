@@ -114,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
               "agent_profile": None if args.profile else agent},
     )
     env["JAIL_SESSION"] = audit.session_id
+    from jail.network.proxy import Proxy
+
+    proxy = Proxy(policy.network, record=audit.record)  # decides by host name; see jail/network/
+    env.update(proxy.environment(env))
     if env_findings:  # names and rules, never a value
         audit.record(event="redact-env", verdict="redact",
                      findings=[{"name": f.name, "rule": f.rule_id} for f in env_findings])
@@ -127,17 +131,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         code = exit_code_of(_supervise(spec, policy, audit, user, quiet=args.quiet,
                                        workspace=loaded.profile.workspace, redaction=redaction,
-                                       project=loaded.project_contents))
+                                       project=loaded.project_contents, proxy=proxy))
     finally:
+        proxy.close()
         audit.close(code)
     return code
 
 
 def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: Path,
-               redaction, project: dict[Path, bytes]) -> int | None:
+               redaction, project: dict[Path, bytes], proxy) -> int | None:
     from jail.approve.server import ApprovalServer
     from jail.approve.terminal_prompt import TerminalPrompter
-    from jail.supervisor.approvals import exec_asker
+    from jail.supervisor.approvals import connect_asker, exec_asker
     from jail.supervisor.context import Context, Notices
     from jail.supervisor.envscrub import EnvScrubber
     from jail.supervisor.execgate import ExecGate, policy_decider
@@ -145,6 +150,7 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
     from jail.supervisor.writeback import WriteBack
     from jail.supervisor.loop import Supervisor
     from jail.supervisor.resolve import SandboxView
+    from jail.supervisor.sockets import wire_network
     from jail.terminal import TerminalProxy, has_own_terminal
 
     # On a terminal the agent gets a pty of jail's, so a prompt can take the screen.
@@ -167,6 +173,8 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
             prompter = TerminalPrompter(broker, terminal, ctx.notices.tell).start()
         ctx.exec_gate = ExecGate(ctx, policy_decider(policy, str(workspace)),
                                  ask=exec_asker(ctx, broker, audit.session_id, spec.argv, ctx.notices.tell))
+        wire_network(ctx, policy.network, proxy,
+                     connect_asker(ctx, broker, audit.session_id, spec.argv, ctx.notices.tell))
         ctx.exec_gate.env_scrubber = EnvScrubber(redaction.passthrough, sandbox.agent_pid, spec.executable)
         ctx.exec_gate.start()
         supervisor = Supervisor(ctx, creds=(user[0], user[1], user[2]) if user else None)

@@ -15,6 +15,7 @@ ACTIONS = {
     Family.EXEC: "run by the kernel, verified at the ptrace exec event",
     Family.CONNECT: "emulated: jail connects its duplicate of the socket",
     Family.FDSTAT: "trapped with AT_EMPTY_PATH or by fd: a redacted copy reports its file's identity",
+    Family.SEND: "trapped when it names a destination: decided, sent by jail on its duplicate",
 }
 
 

@@ -34,7 +34,16 @@ from jail.profile.discover import (
     present,
     user_base_path,
 )
-from jail.profile.model import REDACT_LOOSENING, ExecRule, LoadedProfile, Profile, RedactSettings, Rule
+from jail.profile.model import (
+    NET_DEFAULTS,
+    REDACT_LOOSENING,
+    ExecRule,
+    LoadedProfile,
+    NetworkSettings,
+    Profile,
+    RedactSettings,
+    Rule,
+)
 from jail.profile.schema import ParsedFile, parse_text, suggest
 
 DEFAULT_BASE = "default"
@@ -185,7 +194,27 @@ def merge(files: Sequence[ParsedFile], workspace: Path) -> Profile:
         description=description,
         exec_rules=tuple(exec_rules),
         redact=redact,
+        network=merge_network(files),
     )
+
+
+def merge_network(files: Sequence[ParsedFile]) -> NetworkSettings:
+    """Every layer's [network] rules, each remembering its layer; the strictest
+    `default` of any layer (a project cannot turn the base's "ask" into "allow"
+    by default: it lists what it allows)."""
+    rules, seen = [], set()
+    default, where = None, ""
+    for layer, parsed in enumerate(files):
+        for rule in parsed.network.rules:
+            key = (rule.kind, rule.source, rule.line, rule.pattern, rule.unix)
+            if key not in seen:
+                seen.add(key)
+                rules.append(replace(rule, layer=layer))
+        wanted = parsed.network.default
+        if wanted is not None and (default is None or
+                                   NET_DEFAULTS.index(wanted) >= NET_DEFAULTS.index(default)):
+            default, where = wanted, parsed.network.default_where
+    return NetworkSettings(tuple(rules), default, where)
 
 
 def refuse_loosening(untrusted: Iterable[ParsedFile]) -> None:

@@ -27,6 +27,13 @@ REDACT_DISABLE = "redact.disable"          # catalogue rule ids switched off
 # built-ins may use them, never a repository's profile (see loader.py).
 REDACT_LOOSENING = (REDACT_PASSTHROUGH, REDACT_NEVER, REDACT_DISABLE)
 
+# [network] rules, as "network.key" (see jail/network/policy.py for how they combine).
+NET_DENY = "network.deny"
+NET_ASK = "network.ask"
+NET_ALLOW = "network.allow"
+NET_KINDS = (NET_DENY, NET_ASK, NET_ALLOW)
+NET_DEFAULTS = ("allow", "ask", "deny")  # least to most strict
+
 # Rules that jail itself adds (state dir, protected files...) come from here.
 BUILTIN_SOURCE = "<jail>"
 
@@ -72,6 +79,24 @@ class RedactSettings:
 
 
 @dataclass(frozen=True)
+class NetworkRule(Rule):
+    """A [network] rule: `pattern` is a destination ("github.com:443", "10.0.0.0/8")
+    or, with `unix`, a path glob of a unix socket."""
+
+    unix: bool = False
+    layer: int = 0  # position of its file among the merged files, base first
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """Every layer's [network] rules and the strictest `default` any layer set."""
+
+    rules: tuple[NetworkRule, ...] = ()
+    default: str | None = None  # one of NET_DEFAULTS; None: no layer said
+    default_where: str = ""  # file:line of the layer that set it
+
+
+@dataclass(frozen=True)
 class Profile:
     """The effective, merged rules for one session."""
 
@@ -84,6 +109,7 @@ class Profile:
     description: str = ""
     exec_rules: tuple[ExecRule, ...] = ()  # every layer's [exec] rules, base first
     redact: RedactSettings = RedactSettings()
+    network: NetworkSettings = NetworkSettings()
 
     def rules(self) -> tuple[Rule, ...]:
         """The file rules (exec rules are in `exec_rules`)."""

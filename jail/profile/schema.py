@@ -33,12 +33,15 @@ from jail.profile.model import (
     REDACT_NEVER,
     REDACT_PASSTHROUGH,
     WRITABLE,
+    NET_DEFAULTS,
     ExecRule,
+    NetworkRule,
+    NetworkSettings,
     RedactSettings,
     Rule,
 )
 
-TOP_KEYS = ("extends", "description", "workspace", "files", "exec", "redact")
+TOP_KEYS = ("extends", "description", "workspace", "files", "exec", "redact", "network")
 SECTION_KEYS = {"workspace": ("writable",), "files": ("deny", "read_only", "readable")}
 RULE_KEYS = ("path", "reason", "match", "no_match")
 EXEC_KEYS = ("catalogue", "deny", "ask", "allow")
@@ -46,7 +49,7 @@ EXEC_RULE_KEYS = ("command", "reason", "when", "match", "no_match", "sha256")
 EXEC_KIND_OF = {"deny": EXEC_DENY, "ask": EXEC_ASK, "allow": EXEC_ALLOW}
 # Sections the design describes but this version does not enforce. Rejecting
 # them beats ignoring them: a person who writes [network] expects it to work.
-RESERVED = {(): ("network", "approval"), ("files",): ("redact",)}
+RESERVED = {(): ("approval",), ("files",): ("redact",)}
 REDACT_KEYS = ("passthrough", "always", "never", "disable", "rule")
 REDACT_ENTRY_KEYS = {"passthrough": "name", "disable": "id"}  # the table form's main key
 _ENV_NAME_GLOB = re.compile(r"[A-Za-z_*?\[\]!][A-Za-z0-9_*?\[\]!-]*\Z")
@@ -85,6 +88,7 @@ class ParsedFile:
     catalogue: bool | None = None  # [exec] catalogue; None = key absent
     catalogue_line: int = 0
     redact: RedactSettings = RedactSettings()
+    network: NetworkSettings = NetworkSettings()
 
 
 def parse_text(text: str, source: str, path: Path | None = None) -> ParsedFile:
@@ -171,12 +175,14 @@ class _Checker:
                 rules[kind] = None if value is None else self.check_rules((section, key), value)
         exec_rules, catalogue = self.check_exec()
         redact = self.check_redact()
+        network = check_network(self)
         if self.errors:
             raise self.errors[0] if len(self.errors) == 1 else CombinedProfileError(self.errors)
         return ParsedFile(self.source, self.path, extends, description,
                           rules[WRITABLE] or (), rules[DENY] or (), rules[READ_ONLY] or (),
                           rules[READABLE], exec_rules, catalogue,
-                          line_of(self.positions, ("exec", "catalogue")) if catalogue else 0, redact)
+                          line_of(self.positions, ("exec", "catalogue")) if catalogue else 0, redact,
+                          network)
 
     # -- [redact] ----------------------------------------------------------------
 
@@ -470,3 +476,91 @@ class _Checker:
             self.error(f'bad pattern "{pattern}": {error}', at)
             return False
         return True
+
+
+# -- [network] -----------------------------------------------------------------
+
+NETWORK_KEYS = ("default", "allow", "ask", "deny")
+NETWORK_RULE_KEYS = ("host", "unix", "reason", "match", "no_match")
+NET_KIND_OF = {"deny": "network.deny", "ask": "network.ask", "allow": "network.allow"}
+
+
+def check_network(checker: _Checker) -> NetworkSettings:
+    """[network]: default = "allow|ask|deny", and allow/ask/deny lists of
+    destinations ("host:port", "10.0.0.0/8") or tables { host | unix, reason, match, no_match }."""
+    table = checker.data.get("network", {})
+    if not isinstance(table, dict):
+        checker.error(f'"network" must be a table ([network]), not {type_name(table)}', ("network",))
+        return NetworkSettings()
+    checker.check_keys(("network",), table, NETWORK_KEYS)
+    default = table.get("default")
+    default_where = ""
+    if default is not None:
+        if default not in NET_DEFAULTS:
+            checker.error(f'"network.default" must be one of "allow", "ask", "deny", not {default!r}',
+                          ("network", "default"), suggest(str(default), NET_DEFAULTS))
+            default = None
+        else:
+            default_where = f"{checker.source}:{checker.line(('network', 'default'))}"
+    rules: list[NetworkRule] = []
+    for key in ("deny", "ask", "allow"):
+        value = table.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            checker.error(f'"network.{key}" must be an array of destinations, not {type_name(value)}',
+                          ("network", key), f'write {key} = ["github.com:443", "10.0.0.0/8"]')
+            continue
+        for index, item in enumerate(value):
+            rule = _network_rule(checker, key, index, item)
+            if rule is not None:
+                rules.append(rule)
+    rules.sort(key=lambda rule: rule.line)
+    return NetworkSettings(tuple(rules), default, default_where)
+
+
+def _network_rule(checker: _Checker, key: str, index: int, item: Any) -> NetworkRule | None:
+    from jail.network.rules import DestinationError, parse_destination, parse_example
+
+    here: KeyPath = ("network", key, index)
+    reason, unix = None, False
+    examples: dict[str, tuple[str, ...]] = {"match": (), "no_match": ()}
+    if isinstance(item, dict):
+        checker.check_keys(here, item, NETWORK_RULE_KEYS)
+        if ("host" in item) == ("unix" in item):
+            checker.error(f'a rule table in "network.{key}" needs exactly one of "host" or "unix"', here,
+                          '{ host = "api.example.com:443", reason = "..." } or '
+                          '{ unix = "/var/run/docker.sock", reason = "..." }')
+            return None
+        unix = "unix" in item
+        pattern = item["unix" if unix else "host"]
+        reason = item.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            checker.error(f'"reason" must be a string, not {type_name(reason)}', (*here, "reason"))
+            reason = None
+        for field in examples:
+            examples[field] = checker.check_strings((*here, field), item.get(field, []), allow_single=False)
+    else:
+        pattern = item
+    if not isinstance(pattern, str):
+        checker.error(f'each entry in "network.{key}" must be a destination such as "github.com:443" '
+                      f'or a table {{ host = "...", reason = "..." }}, not {type_name(pattern)}', here)
+        return None
+    try:
+        if unix:
+            if not pattern.startswith(("/", "~/", "**")):
+                raise DestinationError(f'unix socket rule "{pattern}" must be an absolute path glob')
+            check_glob(pattern)
+        else:
+            parse_destination(pattern)
+        for field, found in examples.items():
+            for example in found:
+                parsed = parse_example(example)
+                if unix != (parsed.unix is not None):
+                    raise DestinationError(f'{field} example "{example}": a {"unix socket path" if unix else "HOST:PORT"} '
+                                           "is expected for this rule")
+    except (DestinationError, GlobError) as error:
+        checker.error(f"bad network rule: {error}", here)
+        return None
+    return NetworkRule(NET_KIND_OF[key], pattern, checker.source, checker.line(here), reason,
+                       examples["match"], examples["no_match"], unix=unix)

@@ -39,7 +39,8 @@ CASES = [
      'did you mean "reason"?'),
     ("[exec]\nask = ['terraform destroy *']\nasks = []\n", 3, 'unknown key "asks" in [exec]',
      'did you mean "ask"?'),
-    ("\n[network]\nallow = []\n", 2, "[network] is not supported yet", None),
+    ("\n[network]\nallow = [\"github.com:0\"]\n", 3, "bad port", None),
+    ("[network]\ndefault = \"maybe\"\n", 2, "must be one of", None),
     ("[redact]\npassthrough = ['MY KEY']\n", 2, '"MY KEY" is not an environment variable name', None),
     ("[redact]\n\nalways = ['**/[.env']\n", 3, 'bad pattern "**/[.env"', None),
     ("[redact]\nnevr = []\n", 2, 'unknown key "nevr" in [redact]', 'did you mean "never"?'),
@@ -95,7 +96,7 @@ def test_error_names_file_line_and_what_is_wrong(tmp_path: Path, text: str, line
 
 
 def test_every_problem_in_a_file_is_listed(tmp_path: Path) -> None:
-    text = "[workspace]\nwrtable = []\n[files]\ndeny = ['/a/[']\n[network]\n"
+    text = "[workspace]\nwrtable = []\n[files]\ndeny = ['/a/[']\n[approval]\n"
     with pytest.raises(CombinedProfileError) as caught:
         load(tmp_path, text)
     lines = sorted(error.line for error in caught.value.errors)
