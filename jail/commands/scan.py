@@ -4,7 +4,10 @@ One line per finding, `file:line: rule-id (description) preview`, where the
 preview shows at most the first 4 and last 2 characters of a secret longer than
 16 characters (`ghp_****…7f`) and `****` otherwise; then a summary. Exit 1 if
 anything was found, 0 if not. Files too large or binary for the redaction
-policy are listed as unscanned and do not change the exit code.
+policy are listed as unscanned and do not change the exit code. The [redact]
+section of the profile that applies in the current directory (its own rules,
+disabled rules, always-redact and never-scan paths) is used unless
+--catalogue-only.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jail.errors import ExitCode, UsageError
-from jail.redact import Finding, Scanner, ScanResult
+from jail.redact import EVERY_VALUE_RULE, Finding, Scanner, ScanResult
 from jail.redact.scanner import MIB
 
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules"})
 PREVIEW_MIN = 17  # secrets shorter than this show only ****
 UNREADABLE = "unscanned: unreadable"
+NEVER = "unscanned: [redact] never"
 
 
 @dataclass
@@ -49,13 +53,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-size", type=float, default=8, metavar="MIB",
                         help="do not scan files larger than this (default: 8)")
     parser.add_argument("--rules", action="store_true", help="list the rules and exit")
+    parser.add_argument("--catalogue-only", action="store_true",
+                        help="ignore the [redact] section of the profile that applies here "
+                        "(its rules, disabled rules, always- and never-scanned paths)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.max_size <= 0:
         raise UsageError("--max-size must be a positive number of MiB")
-    scanner = Scanner.from_catalogue(disabled=frozenset(args.disable), max_bytes=int(args.max_size * MIB))
+    scanner, paths_policy = _scanner(args)
     if args.rules:
         for rule in scanner.rules:
             print(f"{rule.id:40s} {rule.description}")
@@ -67,13 +74,42 @@ def run(args: argparse.Namespace) -> int:
     report = Report()
     for path in paths:
         for file in walk(path, include_all=args.all):
-            scan_file(scanner, file, report)
+            absolute = os.path.abspath(file)
+            if paths_policy is not None and paths_policy.never_scanned(absolute):
+                report.unscanned.append((str(file), NEVER))
+                continue
+            scan_file(scanner, file, report,
+                      every_value=paths_policy is not None and paths_policy.every_value(absolute))
     if args.json:
         print(json.dumps(as_json(scanner, report), indent=2))
     else:
         for line in as_lines(scanner, report):
             print(line)
     return ExitCode.FINDINGS if report.findings else ExitCode.OK
+
+
+def _scanner(args: argparse.Namespace):
+    """The catalogue as the profile that applies here tunes it ([redact]), or the
+    bare catalogue; and the profile's always/never paths (None without one)."""
+    max_bytes = int(args.max_size * MIB)
+    if args.catalogue_only:
+        return Scanner.from_catalogue(disabled=frozenset(args.disable), max_bytes=max_bytes), None
+    import sys
+
+    from jail.errors import ProfileError
+    from jail.profile import load_profile
+    from jail.redaction import Redaction
+
+    home = Path.home()
+    try:
+        loaded = load_profile(cwd=Path.cwd(), home=home, env=os.environ)
+        redaction = Redaction.from_settings(loaded.profile.redact, home=home, workspace=loaded.profile.workspace)
+    except ProfileError as error:
+        print(f"jail scan: {error}; scanning with the catalogue alone", file=sys.stderr)
+        return Scanner.from_catalogue(disabled=frozenset(args.disable), max_bytes=max_bytes), None
+    settings = loaded.profile.redact
+    disabled = {rule.pattern for rule in settings.disable} | set(args.disable)
+    return Scanner.from_catalogue(settings.rules, disabled, max_bytes=max_bytes), redaction
 
 
 def walk(path: Path, *, include_all: bool) -> Iterator[Path]:
@@ -89,7 +125,7 @@ def walk(path: Path, *, include_all: bool) -> Iterator[Path]:
                 yield file
 
 
-def scan_file(scanner: Scanner, path: Path, report: Report) -> None:
+def scan_file(scanner: Scanner, path: Path, report: Report, *, every_value: bool = False) -> None:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as error:
@@ -111,7 +147,7 @@ def scan_file(scanner: Scanner, path: Path, report: Report) -> None:
         return
     finally:
         os.close(fd)
-    result = scanner.examine(data)
+    result = scanner.examine(data, every_value=every_value)
     if result.unscanned is not None:
         report.unscanned.append((str(path), result.unscanned.value))
         return
@@ -136,9 +172,7 @@ def clean(text: str) -> str:
 
 def as_lines(scanner: Scanner, report: Report) -> Iterator[str]:
     for path, finding, shown in report.findings:
-        rule = scanner.rule(finding.rule_id)
-        description = rule.description if rule else finding.rule_id
-        yield f"{clean(path)}:{finding.line}: {finding.rule_id} ({description}) {shown}"
+        yield f"{clean(path)}:{finding.line}: {finding.rule_id} ({_describe(scanner, finding.rule_id)}) {shown}"
     for path, reason in report.unscanned:
         yield f"{clean(path)}: {reason}"
     files_with = len({path for path, _, _ in report.findings})
@@ -155,10 +189,16 @@ def _s(count: int) -> str:
     return "" if count == 1 else "s"
 
 
+def _describe(scanner: Scanner, rule_id: str) -> str:
+    if rule_id == EVERY_VALUE_RULE:
+        return "a value in a file the profile marks [redact] always"
+    rule = scanner.rule(rule_id)
+    return rule.description if rule else rule_id
+
+
 def as_json(scanner: Scanner, report: Report) -> dict:
     def describe(rule_id: str) -> str:
-        rule = scanner.rule(rule_id)
-        return rule.description if rule else rule_id
+        return _describe(scanner, rule_id)
 
     return {
         "findings": [{"path": path, "line": f.line, "rule": f.rule_id, "description": describe(f.rule_id),

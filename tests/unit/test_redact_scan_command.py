@@ -125,3 +125,22 @@ def test_disable_and_rules(tree: Path, capsys) -> None:
     assert run("--rules") == ExitCode.OK
     listing = capsys.readouterr().out
     assert listing.count("\n") >= 70 and "github-pat-classic" in listing
+
+
+def test_scan_uses_the_profile_redact_section(tmp_path, monkeypatch, capsys):
+    from jail.cli import main
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "jail.toml").write_text(
+        '[redact]\nalways = ["*.conf"]\n\n[[redact.rule]]\nid = "acme-token"\ndescription = "ACME token"\n'
+        'keywords = ["acme_"]\nregex = \'(?P<secret>acme_[a-z0-9]{20})\'\n')
+    (tmp_path / "app.conf").write_text("mode = fast\n")
+    (tmp_path / "notes.txt").write_text("key acme_0123456789abcdefghij\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    assert main(["scan", "app.conf", "notes.txt"]) == 1
+    out = capsys.readouterr().out
+    assert "app.conf:1: env-value (a value in a file the profile marks [redact] always)" in out
+    assert "notes.txt:1: acme-token (ACME token)" in out and "acme_0123456789abcdefghij" not in out
+    assert main(["scan", "--catalogue-only", "app.conf", "notes.txt"]) == 0
