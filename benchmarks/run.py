@@ -558,6 +558,18 @@ def machine_info() -> dict:
             "machine": platform.machine(), "jail_commit": git_head(), "uid": os.geteuid()}
 
 
+def compile_jail() -> None:
+    """Byte-compile jail's own modules once, as an installed package would be.
+
+    An editable checkout run with PYTHONDONTWRITEBYTECODE=1 (as on this machine)
+    would otherwise compile every changed module from source on every start:
+    ~20 ms of each `jail run`, measured with cProfile. The .pyc files go to the
+    package's __pycache__, ignored by git."""
+    package = Path(__file__).resolve().parents[1] / "jail"
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=False,
+                   stdout=subprocess.DEVNULL)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     modes = args.mode_list
@@ -576,6 +588,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"setup: bubblewrap mode skipped: {bwrap_problem}")
         modes = tuple(m for m in modes if m != "bwrap")
 
+    compile_jail()
     root = Path(tempfile.mkdtemp(prefix="jail-bench-", dir=args.dir))
     env = bench_env(root)
     results = Results()
