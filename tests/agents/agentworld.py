@@ -76,6 +76,13 @@ def make_world() -> AgentWorld:
     home, workspace, tools = root / "home", root / "project", root / "bin"
     for directory in (home, workspace, tools):
         directory.mkdir()
+    # The person's own base profile: the CLIs installed for these tests live in
+    # the cache, outside the places the agent profiles never redact.
+    config = home / ".config" / "jail"
+    config.mkdir(parents=True)
+    (config / "jail.toml").write_text(
+        'extends = ["default"]\n[redact]\n'
+        f'never = [{{ path = "{CACHE}", reason = "the agent CLIs installed for the tests" }}]\n')
     (workspace / "README.md").write_text("# Widgets\nThis project builds widgets.\n")
     (workspace / ".env").write_text(f"GITHUB_TOKEN={PLANTED}\nDEBUG=1\n")
     # A stand-in terraform: proof that it ran is a marker file.

@@ -159,3 +159,19 @@ def test_profiles_command_prints_descriptions(capsys) -> None:
     out = capsys.readouterr().out
     assert "chosen by: jail run -- claude" in out
     assert "Claude Code:" in out
+
+
+@pytest.mark.parametrize("agent", AGENTS, ids=lambda a: a.profile)
+def test_never_redacted_places_are_not_writable(world, agent) -> None:
+    """A file moved into a never-scanned place would be read unredacted; so
+    every such place of an agent profile must be out of the agent's reach."""
+    home = world["home"]
+    loaded = load_profile(cwd=world["repo"], home=home, env=world["env"], agent=agent.profile)
+    policy = Policy.from_profile(loaded.profile, PolicyContext.for_person(home=home, env=world["env"]))
+    for rule in loaded.profile.redact.never:
+        sample = rule.pattern.replace("**", "x").replace("*", "v20")
+        sample = str(home) + sample[1:] if sample.startswith("~") else sample
+        assert sample.startswith("/"), rule.pattern
+        for access in ("create", "write"):
+            assert not may(policy, access, Path(sample) / "stolen.env"), (rule.pattern, access)
+
