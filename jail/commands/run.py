@@ -237,7 +237,9 @@ def _watch(sandbox: Sandbox, failure, terminal=None) -> BaseException | None:
         # A short timeout: the agent's exit is noticed by another thread, and
         # jail should not sit out a long wait after the command has finished.
         info = signal.sigtimedwait(FORWARDED, 0.02)
-        if info is None:
+        # After a stop longer than the timeout (Ctrl-Z, then fg), CPython can
+        # return an uninitialised siginfo (EINTR past the deadline): not a signal.
+        if info is None or info.si_signo not in FORWARDED:
             continue
         if info.si_code != SI_KERNEL:
             sandbox.forward(info.si_signo)  # sent to jail with kill(1): pass it on
