@@ -44,7 +44,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    code = _main(sys.argv[1:] if argv is None else argv)
+    if argv is None and _chosen_command(sys.argv[1:]) == "run":
+        # The sandbox is reaped and the audit log closed: all that is left for
+        # the interpreter's teardown is freeing every module, the policy and
+        # the secret catalogue, ~45 ms of each `jail run` (strace, exit_group).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser(_chosen_command(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
