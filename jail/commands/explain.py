@@ -25,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Show what the effective profile decides when the agent asks to read, "
         "write, create, delete or hard-link PATH, or runs a command (`jail explain exec -- "
         "terraform destroy`), and the rule (file:line) that decides.")
-    parser.add_argument("access", choices=[*ACCESSES, "exec"], help="what the agent would do")
+    parser.add_argument("access", choices=[*ACCESSES, "exec", "connect"], help="what the agent would do")
     parser.add_argument("target", nargs="+", metavar="PATH | -- COMMAND",
                         help="the path (relative to the current directory, or ~/...); for exec, "
                         "the command after `--` (leading NAME=value words set its environment)")
@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     policy = Policy.from_profile(loaded.profile, ctx)
     if args.access == "exec":
         explain_exec(policy, args.target, cwd=cwd, home=home)
+    elif args.access == "connect":
+        explain_connect(policy, args.target[0])
     else:
         explain_file(policy, args.access, args.target[0], cwd=cwd, home=home)
     print(f"  workspace {display_path(loaded.profile.workspace, home)}")
@@ -106,3 +108,25 @@ def explain_exec(policy: Policy, words: list[str], *, cwd: Path, home: Path) -> 
             continue
         what = hit.rule.kind.removeprefix("exec.")
         print(f"  also     {what} {display_path(hit.rule.where, home)}  {hit.rule.pattern}")
+
+
+def explain_connect(policy: Policy, target: str) -> None:
+    """`jail explain connect HOST:PORT | IP:PORT | /path/to/socket`."""
+    from jail.network.rules import DestinationError, parse_example
+
+    try:
+        dest = parse_example(target)
+    except DestinationError as error:
+        raise UsageError(str(error), hint="e.g. jail explain connect github.com:443") from None
+    decision = policy.network.explain(dest)
+    rule = decision.verdict.rule
+    print(f"{decision.verdict.action.value}: connect {dest}")
+    print(f"  rule     {rule.where} ({rule.kind})")
+    print(f"  pattern  {rule.pattern}")
+    if decision.verdict.reason:
+        print(f"  reason   {decision.verdict.reason}")
+    for hit in decision.matches:
+        if hit is not rule:
+            print(f"  also     {hit.kind.removeprefix('network.')} {hit.pattern} ({hit.where})")
+    if dest.host and not dest.unix:
+        print("  note: a host name is decided by jail's proxy; direct connections meet IP rules")

@@ -29,6 +29,7 @@ from jail.network.policy import NetworkPolicy, jail_rule
 from jail.network.rules import Destination, parse_ip
 from jail.network.sni import NotTLS, looks_like_tls, server_name
 from jail.policy import Action, Verdict
+from jail.profile.model import NET_DENY
 
 HEAD_MAX = 64 << 10
 HELLO_WAIT = 5.0  # seconds to wait for a tunnel's first bytes (server-speaks-first protocols send none)
@@ -180,8 +181,8 @@ class Proxy:
         for family, kind, proto, _, sockaddr in infos:
             resolved = Destination(host=None if ip else host.lower(), address=str(parse_ip(sockaddr[0])),
                                    port=port)
-            by_address = self.policy.decide(Destination(address=resolved.address, port=port))
-            if by_address.action is Action.DENY:
+            by_address = self.policy.explain(Destination(address=resolved.address, port=port)).verdict
+            if by_address.action is Action.DENY and by_address.rule.kind == NET_DENY:  # a rule, not the default
                 self._log(resolved, by_address, method=via, path=detail[1] if detail else None)
                 self.denied(str(resolved), by_address)
                 last_error = PermissionError(f"{resolved.address} denied by {by_address.rule.where}")

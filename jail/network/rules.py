@@ -142,12 +142,14 @@ def parse_destination(text: str) -> Pattern:
     text = text.strip()
     if not text:
         raise DestinationError("empty destination")
+    if "://" in text:
+        raise DestinationError(f'"{text}" is a URL; a destination is HOST[:PORT], e.g. "github.com:443"')
     host, port = _split(text)
-    ports = parse_ports(port) if port is not None else None
     if port == "":
         raise DestinationError(f'"{text}": empty port after ":"')
+    ports = parse_ports(port) if port is not None else None
     if not host:
-        raise DestinationError(f'"{text}": no host', )
+        raise DestinationError(f'"{text}": no host')
     if host == "*":
         return Pattern(host="*", ports=ports)
     network = _network(host)

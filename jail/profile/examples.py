@@ -74,4 +74,24 @@ def run_examples(profile: Profile, *, home: Path) -> tuple[int, list[ExampleFail
             found = any(f.rule_id == secret_rule.id for f in scanner.scan(example.encode()))
             if found != expected:
                 failures.append(ExampleFailure(shown, example, expected))
+    network_count, network_failures = _network_examples(profile, home=home)
+    return count + network_count, failures + network_failures
+
+
+def _network_examples(profile: Profile, *, home: Path) -> tuple[int, list[ExampleFailure]]:
+    """[network] examples: "host:port" or "ip:port" for destinations, a path for unix rules."""
+    from jail.network.rules import parse_destination, parse_example
+
+    count, failures = 0, []
+    for rule in profile.network.rules:
+        for example, expected in [(e, True) for e in rule.match] + [(e, False) for e in rule.no_match]:
+            count += 1
+            if rule.unix:
+                path = example_path(example, home=home, workspace=profile.workspace)
+                matcher = RuleMatcher([rule], home=home, workspace=profile.workspace)
+                covered = matcher.match(path) is not None
+            else:
+                covered = parse_destination(rule.pattern).matches(parse_example(example))
+            if covered != expected:
+                failures.append(ExampleFailure(rule, example, expected))
     return count, failures
