@@ -1,15 +1,17 @@
 """A stand-in model server on 127.0.0.1 for driving real agent CLIs offline.
 
-It speaks just enough of two provider APIs to play a script of tool calls:
+It speaks just enough of three provider APIs to play a script of tool calls:
 the Anthropic Messages API (POST /v1/messages, streamed as server-sent events
-the way Claude Code asks for them) and the OpenAI Chat Completions API (POST
+the way Claude Code asks for them), the OpenAI Chat Completions API (POST
 .../chat/completions, streamed), which Codex and other OpenAI-compatible
-clients speak. Every request body is recorded, so a test can assert what the
-agent sent back to the "model" — above all, that no secret value did.
+clients speak, and the Gemini API (POST .../models/M:streamGenerateContent).
+Every request is recorded, so a test can assert what the agent sent back to
+the "model" (above all, that no secret value did) and which key it used.
 
 The script is stateless per conversation: the step played is the number of
-assistant turns already in the request's messages, so retries and side
-queries (title generation, quota checks: requests without tools) never move it.
+assistant (model) turns already in the request, so retries and side queries
+(title generation, quota checks, Gemini's next-speaker check: requests
+without tools) never move it.
 """
 
 from __future__ import annotations
@@ -84,8 +86,9 @@ class StandIn:
             found = set()
             for r in self.requests:
                 headers = {k.lower(): v for k, v in r.headers.items()}
-                if "x-api-key" in headers:
-                    found.add(headers["x-api-key"])
+                for name in ("x-api-key", "x-goog-api-key"):
+                    if name in headers:
+                        found.add(headers[name])
                 if headers.get("authorization", "").startswith("Bearer "):
                     found.add(headers["authorization"][7:])
             return found
@@ -96,7 +99,7 @@ class StandIn:
             return sum(1 for r in self.requests if _has_tools(r.body))
 
     def step_for(self, messages: list[dict]) -> Step:
-        done = sum(1 for m in messages if m.get("role") == "assistant")
+        done = sum(1 for m in messages if m.get("role") in ("assistant", "model"))
         return self.script[min(done, len(self.script) - 1)]
 
 
@@ -138,6 +141,10 @@ def _handler_for(standin: StandIn) -> type[BaseHTTPRequestHandler]:
                 self._anthropic(request)
             elif path.endswith("/chat/completions"):
                 self._openai_chat(request)
+            elif path.endswith(":countTokens"):
+                self._json(200, {"totalTokens": 10})
+            elif path.endswith((":generateContent", ":streamGenerateContent")):
+                self._gemini(request, stream=path.endswith(":streamGenerateContent"))
             else:
                 self._json(200, {})
 
@@ -199,6 +206,24 @@ def _handler_for(standin: StandIn) -> type[BaseHTTPRequestHandler]:
                       {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}],
                        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}}]
             self._events([(None, chunk) for chunk in chunks], done=True)
+
+        # -- Gemini ----------------------------------------------------------------
+
+        def _gemini(self, request: dict, stream: bool) -> None:
+            # Without tools it is a side question (Gemini CLI asks who speaks next, in JSON).
+            step = (standin.step_for(request.get("contents", [])) if request.get("tools")
+                    else say('{"reasoning": "the task is done", "next_speaker": "user"}'))
+            part = ({"functionCall": {"name": step.tool, "args": step.input}} if step.tool is not None
+                    else {"text": step.text})
+            response = {"candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP",
+                                        "index": 0}],
+                        "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 10,
+                                          "totalTokenCount": 20},
+                        "modelVersion": "stand-in"}
+            if stream:
+                self._events([(None, response)])
+            else:
+                self._json(200, response)
 
         # -- wire ----------------------------------------------------------------
 
