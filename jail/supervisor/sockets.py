@@ -31,6 +31,7 @@ import os
 import socket
 import stat
 import struct
+import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +56,38 @@ MSGHDR = struct.Struct("=QI4xQQQQi4x")  # name, namelen, iov, iovlen, control, c
 MMSGHDR_SIZE = MSGHDR.size + 8  # struct mmsghdr: msghdr, msg_len, padding
 IOVEC = struct.Struct("=QQ")
 CMSGHDR = struct.Struct("=Qii")
+
+
+
+class _Waiters:
+    """Daemon threads where blocking connects, sends that would block and asks
+    wait, not in a supervisor worker. Idle threads are reused (starting one per
+    connect cost more than the connect); daemons, so a connect still pending
+    when the sandbox is gone never holds jail's exit."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def submit(self, fn, *args) -> None:
+        with self._lock:
+            start = self._idle == 0
+            if not start:
+                self._idle -= 1
+        self._jobs.put((fn, args))
+        if start:
+            threading.Thread(target=self._run, name="jail-net-wait", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            fn, args = self._jobs.get()
+            fn(*args)
+            with self._lock:
+                self._idle += 1
+
+
+_WAITERS = _Waiters()
 
 # ask(target, verdict, pid, detail) -> allowed; see jail/supervisor/approvals.py connect_asker.
 Asker = Callable[[str, Verdict, "int | None", "list[str] | None"], bool]
@@ -186,8 +219,7 @@ def _send_all(ctx: Context, req: Request, sock: int, kind: tuple[int, int, int],
     rest = messages[len(sent_lengths):]
     if failure is None and rest:
         # An ask, or a blocking socket that would block: finish on a thread.
-        threading.Thread(target=_finish_sends, args=(ctx, req, pysock, kind, flags, messages, sent_lengths),
-                         daemon=True).start()
+        _WAITERS.submit(_finish_sends, ctx, req, pysock, kind, flags, messages, sent_lengths)
         return
     _answer_sends(ctx, req, pysock, messages, sent_lengths, failure)
 
@@ -425,7 +457,7 @@ def _decide_then(ctx: Context, req: Request, target: _Target, kind, effect: Call
             cleanup()
 
     if own_thread or asking:
-        threading.Thread(target=finish, daemon=True).start()
+        _WAITERS.submit(finish)
     else:
         finish()
 
