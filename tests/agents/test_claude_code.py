@@ -102,3 +102,18 @@ def test_terraform_destroy_is_stopped(agent_world: AgentWorld, claude: str) -> N
 def test_without_jail_terraform_destroy_runs(agent_world: AgentWorld, claude: str) -> None:
     drive(agent_world, claude, DESTROY, jailed=False)
     assert terraform_ran(agent_world)
+
+
+def test_with_claude_config_dir_nothing_is_denied(agent_world: AgentWorld, claude: str) -> None:
+    """The README's advice: with its state in ~/.claude, Claude Code's atomic
+    writes of .claude.json (a temporary file beside it) stay in a writable place."""
+    state = agent_world.home / ".claude"
+    agent_world.env["CLAUDE_CONFIG_DIR"] = str(state)
+    done, _server = drive(agent_world, claude, [tool("Bash", command="true", description="nothing"),
+                                                say("Done.")])
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Done." in done.stdout
+    assert (state / ".claude.json").is_file()
+    denied = [line for line in done.stderr.splitlines() if line.startswith("jail: denied")]
+    assert not [line for line in denied if ".claude" in line], denied
+    assert not (agent_world.home / ".claude.json").exists()
