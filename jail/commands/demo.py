@@ -46,16 +46,18 @@ def run(args: argparse.Namespace) -> int:
             print(f"world:  {world.root}  (home, project, platform/volumes/{VOLUME})")
             print(f"token:  {world.home}/notes/old-staging-deploy.md\n")
 
-            _heading("1. without jail", f"$ {world.agent.name}")
-            bare = _run([str(world.agent)], world, env)
+            _heading("1. without jail", f"$ bash {world.agent.name}")
+            bare = _run(["bash", str(world.agent)], world, env)
             bare_deleted = not world.volume_alive
             _show(bare)
             _outcome(api, bare_deleted)
 
             world.restore_volume()
-            _heading("2. with jail", f"$ jail run -- {world.agent.name}")
+            _heading("2. with jail", f"$ jail run -- bash {world.agent.name}")
             api.calls.clear()
-            jailed = _run([sys.executable, "-m", "jail", "run", "--", str(world.agent)], world, env)
+            # --profile default: the built-in rules only, whatever jail.toml lies above the temp dir.
+            jailed = _run([sys.executable, "-m", "jail", "run", "--profile", "default", "--",
+                           "bash", str(world.agent)], world, env)
             jailed_deleted = not world.volume_alive
             _show(jailed)
             _outcome(api, jailed_deleted)
