@@ -109,7 +109,8 @@ class Proxy:
             except Exception as error:  # a bug in jail: refuse, and say so in the audit log
                 _reply(client, 502, "jail: internal error in the proxy")
                 with contextlib.suppress(Exception):
-                    self.record(event="error", via="proxy", verdict="deny", reason=f"{type(error).__name__}: {error}")
+                    self.record(event="error", via="proxy", verdict="deny",
+                                reason=f"{type(error).__name__}: {error}")
 
     def _tunnel(self, client: socket.socket, target: str, rest: bytes) -> None:
         host, port = _host_port(target, None)
@@ -182,7 +183,8 @@ class Proxy:
             resolved = Destination(host=None if ip else host.lower(), address=str(parse_ip(sockaddr[0])),
                                    port=port)
             by_address = self.policy.explain(Destination(address=resolved.address, port=port)).verdict
-            if by_address.action is Action.DENY and by_address.rule.kind == NET_DENY:  # a rule, not the default
+            # A deny rule on the address, not the default: the name was decided already.
+            if by_address.action is Action.DENY and by_address.rule.kind == NET_DENY:
                 self._log(resolved, by_address, method=via, path=detail[1] if detail else None)
                 self.denied(str(resolved), by_address)
                 last_error = PermissionError(f"{resolved.address} denied by {by_address.rule.where}")

@@ -26,6 +26,7 @@ from jail.profile.model import (
     EXEC_ALLOW,
     EXEC_ASK,
     EXEC_DENY,
+    NET_DEFAULTS,
     READ_ONLY,
     READABLE,
     REDACT_ALWAYS,
@@ -33,7 +34,6 @@ from jail.profile.model import (
     REDACT_NEVER,
     REDACT_PASSTHROUGH,
     WRITABLE,
-    NET_DEFAULTS,
     ExecRule,
     NetworkRule,
     NetworkSettings,
@@ -520,7 +520,7 @@ def check_network(checker: _Checker) -> NetworkSettings:
 
 
 def _network_rule(checker: _Checker, key: str, index: int, item: Any) -> NetworkRule | None:
-    from jail.network.rules import DestinationError, parse_destination, parse_example
+    from jail.network.rules import DestinationError, parse_destination
 
     here: KeyPath = ("network", key, index)
     reason, unix = None, False
@@ -553,14 +553,19 @@ def _network_rule(checker: _Checker, key: str, index: int, item: Any) -> Network
             check_glob(pattern)
         else:
             parse_destination(pattern)
-        for field, found in examples.items():
-            for example in found:
-                parsed = parse_example(example)
-                if unix != (parsed.unix is not None):
-                    raise DestinationError(f'{field} example "{example}": a {"unix socket path" if unix else "HOST:PORT"} '
-                                           "is expected for this rule")
+        _check_network_examples(examples, unix)
     except (DestinationError, GlobError) as error:
         checker.error(f"bad network rule: {error}", here)
         return None
     return NetworkRule(NET_KIND_OF[key], pattern, checker.source, checker.line(here), reason,
                        examples["match"], examples["no_match"], unix=unix)
+
+
+def _check_network_examples(examples: dict[str, tuple[str, ...]], unix: bool) -> None:
+    from jail.network.rules import DestinationError, parse_example
+
+    wanted = "a unix socket path" if unix else "HOST:PORT"
+    for field, found in examples.items():
+        for example in found:
+            if unix != (parse_example(example).unix is not None):
+                raise DestinationError(f'{field} example "{example}": {wanted} is expected for this rule')

@@ -52,8 +52,11 @@ def _script(facts: ExecFacts) -> str:
     return view[0] if view != facts.argv else ""
 
 
+ConnectAsk = Callable[[str, Verdict, "int | None", "list[str] | None"], bool]
+
+
 def connect_asker(ctx: Context, broker: Broker, session: str, agent: list[str],
-                  tell: Callable[[str], None]) -> Callable[[str, Verdict, int | None, list[str] | None], bool]:
+                  tell: Callable[[str], None]) -> ConnectAsk:
     """Asks for connections: from a process in the sandbox (pid known) or from
     jail's proxy (pid None: loopback TCP names no peer process; `detail` is the
     method and URL of a plain-HTTP request)."""
@@ -93,4 +96,3 @@ def _cwd_of(pid: int) -> str:
         return os.readlink(f"/proc/{pid}/cwd")
     except OSError:
         return ""
-

@@ -28,10 +28,10 @@ import errno
 import fcntl
 import ipaddress
 import os
+import queue
 import socket
 import stat
 import struct
-import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -198,7 +198,8 @@ def _send_all(ctx: Context, req: Request, sock: int, kind: tuple[int, int, int],
     sent_lengths: list[int] = []
     verdicts: list[Verdict | None] = []
     failure: int | None = None
-    for message in messages:
+    # A TCP Fast Open send connects: on a blocking socket it must wait like connect.
+    for message in messages if not (blocking and flags & MSG_FASTOPEN) else ():
         verdict = _judge(ctx, req, message.target, kind, once=True) if message.target else None
         if verdict is not None and verdict.action is Action.ASK:
             verdicts.append(verdict)
@@ -298,7 +299,8 @@ def _kernel_may_send(kind: tuple[int, int, int], flags: int) -> bool:
 
 
 def _read_msghdr(ctx: Context, req: Request, addr: int, kind) -> _Message:
-    name, namelen, iov, iovlen, control, controllen, _ = MSGHDR.unpack(native.read_bytes(req.tid, addr, MSGHDR.size))
+    header = native.read_bytes(req.tid, addr, MSGHDR.size)
+    name, namelen, iov, iovlen, control, controllen, _ = MSGHDR.unpack(header)
     target = None
     if name and namelen:
         target = _decode(ctx, req, _read_address(req, name, min(namelen, SOCKADDR_MAX)), kind)
@@ -336,7 +338,8 @@ def _control_messages(req: Request, raw: bytes, held: list[int]) -> list[tuple[i
             # jail's own credentials would vouch for them: refused.
             raise OSError(errno.EPERM, "SCM_CREDENTIALS in an emulated send")
         if level == socket.SOL_SOCKET and kind == SCM_RIGHTS:
-            fds = [native.fd_of_thread(req.tid, fd) for fd in struct.unpack(f"={len(data) // 4}i", data[:len(data) // 4 * 4])]
+            count = len(data) // 4
+            fds = [native.fd_of_thread(req.tid, fd) for fd in struct.unpack(f"={count}i", data[:count * 4])]
             held.extend(fds)
             data = struct.pack(f"={len(fds)}i", *fds)
         out.append((level, kind, data))
@@ -489,7 +492,8 @@ def _record(ctx: Context, req: Request, dest: Destination, verdict: Verdict, kin
     rule = verdict.rule
     family = {AF_UNIX: "unix", AF_INET: "inet", AF_INET6: "inet6"}.get(kind[0], str(kind[0]))
     ctx.audit.record(
-        event="connect", pid=pid, tid=req.tid, chain=chain, exe=procinfo.exe_of(pid), syscall=req.syscall.name,
+        event="connect", pid=pid, tid=req.tid, chain=chain, exe=procinfo.exe_of(pid),
+        syscall=req.syscall.name,
         family=family, transport=dest.transport, address=dest.address, port=dest.port, host=dest.host,
         unix=dest.unix, verdict=verdict.action.value, rule=rule.where, pattern=rule.pattern,
         reason=verdict.reason, errno=None if allowed else "EACCES")

@@ -79,8 +79,14 @@ def run_python(world, code: str, args: tuple[str, ...], *, proxy_loopback: bool 
     return world.run(*prefix, sys.executable, "-c", textwrap.dedent(code), args=args)
 
 
+def records(world) -> list[dict]:
+    """Every session's records: sessions started within one second do not sort by time."""
+    sessions = (world.home / ".local/state/jail/sessions").glob("*.jsonl")
+    return [json.loads(line) for path in sessions for line in path.read_text().splitlines()]
+
+
 def connects(world) -> list[dict]:
-    return [r for r in world.audit_records() if r.get("event") == "connect"]
+    return [r for r in records(world) if r.get("event") == "connect"]
 
 
 # -- jail run -- curl http://127.0.0.1:PORT/ both ways ----------------------------------------
@@ -97,7 +103,7 @@ def test_curl_follows_the_profile_both_ways(world, servers):
     assert refused.returncode == 7  # curl: couldn't connect
     assert denied.hits == 0
     assert f"127.0.0.1:{denied.port}" in refused.stderr  # jail's notice names the destination
-    record = [r for r in connects(world) if r["port"] == denied.port][0]
+    record = next(r for r in connects(world) if r["port"] == denied.port)
     assert record["verdict"] == "deny" and record["rule"].endswith("jail.toml:3")
     assert record["address"] == "127.0.0.1" and record["chain"][0]["comm"] == "curl"
 
@@ -113,9 +119,9 @@ def test_ask_is_a_denial_when_no_one_can_answer(world):
             print(e.code)
     """, ())
     assert result.stdout.strip() == "403", result.stderr
-    record = [r for r in connects(world) if r.get("host") == "unlisted.example"][0]
+    record = next(r for r in connects(world) if r.get("host") == "unlisted.example")
     assert record["verdict"] == "deny" and record["reason"].startswith("not approved")
-    requests = [r for r in world.audit_records() if r.get("event") == "approval-request"]
+    requests = [r for r in records(world) if r.get("event") == "approval-request"]
     assert requests and requests[0]["request"]["kind"] == "connect"
     assert requests[0]["request"]["target"] == "unlisted.example:80"
     assert requests[0]["request"]["argv"] == ["GET", "http://unlisted.example/"]
@@ -138,7 +144,7 @@ def test_ipv4_mapped_ipv6_meets_the_ipv4_rule(world, servers):
     """, args)
     assert result.stdout.strip() == "refused 13", result.stderr
     assert denied.hits == 0
-    record = [r for r in connects(world) if r["port"] == denied.port][0]
+    record = next(r for r in connects(world) if r["port"] == denied.port)
     assert record["address"] == "127.0.0.1" and record["family"] == "inet6"
 
 
@@ -378,8 +384,9 @@ def test_unix_socket_rule(world):
                 except OSError as e:
                     print(name, "refused", e.errno)
         """, args)
-        assert result.stdout.split("\n")[:2] == ["agent.sock refused 13", "other.sock connected"], result.stderr
-        record = [r for r in connects(world) if r.get("unix")][0]
+        expected = ["agent.sock refused 13", "other.sock connected"]
+        assert result.stdout.split("\n")[:2] == expected, result.stderr
+        record = next(r for r in connects(world) if r.get("unix"))
         assert record["unix"].endswith("agent.sock") and record["reason"] == "test agent"
     finally:
         for listener in listeners:
@@ -490,5 +497,28 @@ def test_the_proxy_is_reachable_even_when_loopback_is_denied(world, servers):
         print(os.environ["HTTPS_PROXY"].startswith("http://127.0.0.1:"), os.environ["NODE_USE_ENV_PROXY"])
     """, args, proxy_loopback=True)
     assert result.stdout.split("\n")[:2] == ["200", "True 1"], result.stderr
-    records = world.audit_records()
-    assert json.dumps(records).count('"<jail>"') >= 1  # jail's own rule let the proxy through
+    assert json.dumps(records(world)).count('"<jail>"') >= 1  # jail's own rule let the proxy through
+
+
+def test_tcp_fast_open_sends_are_connects_and_meet_the_rules(world, servers):
+    """sendto and sendmsg with MSG_FASTOPEN connect and send in one call."""
+    allowed, denied = servers(), servers()
+    args = with_profile(world, f'[network]\ndeny = ["127.0.0.1:{denied.port}"]\n')
+    result = run_python(world, f"""
+        import socket
+        request = b"GET / HTTP/1.0\\r\\n\\r\\n"
+        for call in ("sendto", "sendmsg"):
+            for port in ({allowed.port}, {denied.port}):
+                s = socket.socket()
+                try:
+                    if call == "sendto":
+                        s.sendto(request, socket.MSG_FASTOPEN, ("127.0.0.1", port))
+                    else:
+                        s.sendmsg([request], [], socket.MSG_FASTOPEN, ("127.0.0.1", port))
+                    print(call, s.recv(100).split(b"\\r\\n")[0].decode())
+                except OSError as e:
+                    print(call, "refused", e.errno)
+    """, args)
+    assert result.stdout.split("\n")[:4] == ["sendto HTTP/1.1 200 OK", "sendto refused 13",
+                                              "sendmsg HTTP/1.1 200 OK", "sendmsg refused 13"], result.stderr
+    assert allowed.hits == 2 and denied.hits == 0

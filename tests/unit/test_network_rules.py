@@ -124,5 +124,6 @@ def test_parse_ip_normalises_mapped_addresses(text: str, expected: str | None) -
 
 def test_destination_text_is_what_people_read() -> None:
     assert str(Destination(address="::1", port=443)) == "[::1]:443"
-    assert str(Destination(host="github.com", address="140.82.1.1", port=443)) == "github.com:443 (140.82.1.1)"
+    both = Destination(host="github.com", address="140.82.1.1", port=443)
+    assert str(both) == "github.com:443 (140.82.1.1)"
     assert str(Destination(unix="/run/x.sock")) == "unix:/run/x.sock"
