@@ -522,3 +522,67 @@ def test_tcp_fast_open_sends_are_connects_and_meet_the_rules(world, servers):
     assert result.stdout.split("\n")[:4] == ["sendto HTTP/1.1 200 OK", "sendto refused 13",
                                               "sendmsg HTTP/1.1 200 OK", "sendmsg refused 13"], result.stderr
     assert allowed.hits == 2 and denied.hits == 0
+
+
+# -- asks --------------------------------------------------------------------------------------
+
+
+def _read_until(fd: int, pattern: bytes, seen: bytes, timeout: float = 30) -> bytes:
+    import os
+    import re
+    import select
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, seen) and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                break
+    return seen
+
+
+def _waiting_request(world, timeout: float = 30) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listing = subprocess.run([sys.executable, "-m", "jail", "approve", "--list", "--json"],
+                                 env=world.env, capture_output=True, text=True, timeout=30, check=False)
+        if listing.stdout.strip():
+            return json.loads(listing.stdout.splitlines()[0])
+        time.sleep(0.2)
+    raise AssertionError("no request ever waited")
+
+
+@pytest.mark.parametrize(("answer", "connected"), [("once", True), ("deny", False)])
+def test_an_asked_connect_waits_for_jail_approve(world, servers, answer, connected):
+    import os
+    import pty
+
+    server = servers()
+    with_profile(world, f'[network]\nask = ["127.0.0.1:{server.port}"]\n')
+    code = (f"import socket\ns = socket.socket()\ntry:\n    s.connect(('127.0.0.1', {server.port}))\n"
+            "    print('result=connected')\nexcept OSError as e:\n    print('result=refused', e.errno)\n")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(world.workspace)
+        os.execve(sys.executable, [sys.executable, "-m", "jail", "run", "--trust-project", "--",
+                                   sys.executable, "-c", code], world.env)
+    try:
+        waiting = _waiting_request(world)
+        request = waiting["request"]
+        assert request["kind"] == "connect" and request["target"] == f"127.0.0.1:{server.port}"
+        assert request["argv"][:2] == [sys.executable, "-c"] and request["rule_where"].endswith("jail.toml:3")
+        answered = subprocess.run([sys.executable, "-m", "jail", "approve", "--answer", waiting["id"], answer],
+                                  env=world.env, capture_output=True, text=True, timeout=30, check=False)
+        assert answered.returncode == 0, answered.stderr
+        seen = _read_until(fd, rb"result=\w+", b"")
+    finally:
+        os.waitpid(pid, 0)
+    assert (b"result=connected" in seen) == connected, seen
+    assert server.hits == (1 if connected else 0)
+    record = next(r for r in connects(world) if r["port"] == server.port)
+    assert record["verdict"] == ("allow" if connected else "deny")
+    assert record["reason"].startswith("approved" if connected else "not approved")
