@@ -575,8 +575,9 @@ def test_an_asked_connect_waits_for_jail_approve(world, servers, answer, connect
         request = waiting["request"]
         assert request["kind"] == "connect" and request["target"] == f"127.0.0.1:{server.port}"
         assert request["argv"][:2] == [sys.executable, "-c"] and request["rule_where"].endswith("jail.toml:3")
-        answered = subprocess.run([sys.executable, "-m", "jail", "approve", "--answer", waiting["id"], answer],
-                                  env=world.env, capture_output=True, text=True, timeout=30, check=False)
+        approve = [sys.executable, "-m", "jail", "approve", "--answer", waiting["id"], answer]
+        answered = subprocess.run(approve, env=world.env, capture_output=True, text=True, timeout=30,
+                                  check=False)
         assert answered.returncode == 0, answered.stderr
         seen = _read_until(fd, rb"result=\w+", b"")
     finally:
