@@ -175,3 +175,34 @@ def test_never_redacted_places_are_not_writable(world, agent) -> None:
         for access in ("create", "write"):
             assert not may(policy, access, Path(sample) / "stolen.env"), (rule.pattern, access)
 
+
+# (agent, destination, expected verdict): each agent reaches its own provider, not the others'.
+CONNECTIONS = [
+    ("claude", "api.anthropic.com:443", "allow"),
+    ("claude", "api.openai.com:443", "ask"),
+    ("claude", "api.anthropic.com:80", "ask"),
+    ("codex", "api.openai.com:443", "allow"),
+    ("codex", "api.anthropic.com:443", "ask"),
+    ("gemini", "generativelanguage.googleapis.com:443", "allow"),
+    ("gemini", "play.googleapis.com:443", "deny"),
+    ("cursor-agent", "api2.cursor.sh:443", "allow"),
+    ("opencode", "models.dev:443", "allow"),
+    ("aider", "pypi.org:443", "allow"),
+    ("aider", "evil.example.com:443", "ask"),
+]
+
+
+@pytest.mark.parametrize(("agent", "target", "expected"), CONNECTIONS)
+def test_agent_network_rules(world, agent, target, expected) -> None:
+    from jail.network.rules import parse_example
+
+    policy = policy_of(world, agent=agent)
+    assert policy.network.explain(parse_example(target)).verdict.action.value == expected
+
+
+def test_without_the_agent_layer_its_api_is_asked(world) -> None:
+    from jail.network.rules import parse_example
+
+    decision = policy_of(world).network.explain(parse_example("api.anthropic.com:443"))
+    assert decision.verdict.action.value == "ask"
+
