@@ -196,18 +196,15 @@ def _send_all(ctx: Context, req: Request, sock: int, kind: tuple[int, int, int],
     blocking = not fcntl.fcntl(sock, fcntl.F_GETFL) & os.O_NONBLOCK
     pysock = socket.socket(kind[0], kind[1], kind[2], fileno=sock)
     sent_lengths: list[int] = []
-    verdicts: list[Verdict | None] = []
     failure: int | None = None
     # A TCP Fast Open send connects: on a blocking socket it must wait like connect.
     for message in messages if not (blocking and flags & MSG_FASTOPEN) else ():
         verdict = _judge(ctx, req, message.target, kind, once=True) if message.target else None
         if verdict is not None and verdict.action is Action.ASK:
-            verdicts.append(verdict)
             break  # asks are answered on a thread of their own, below
         if verdict is not None and verdict.action is Action.DENY:
             failure = errno.EACCES
             break
-        verdicts.append(verdict)
         try:
             sent_lengths.append(_send_one(pysock, message, flags, wait=False))
         except BlockingIOError:

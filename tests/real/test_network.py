@@ -587,3 +587,32 @@ def test_an_asked_connect_waits_for_jail_approve(world, servers, answer, connect
     record = next(r for r in connects(world) if r["port"] == server.port)
     assert record["verdict"] == ("allow" if connected else "deny")
     assert record["reason"].startswith("approved" if connected else "not approved")
+
+
+def test_unix_datagrams_by_path_meet_the_unix_rules(world):
+    sock_dir = world.workspace / "dgram"
+    sock_dir.mkdir()
+    receivers = {}
+    for name in ("agent.sock", "log.sock"):
+        receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        receiver.bind(str(sock_dir / name))
+        receiver.setblocking(False)
+        receivers[name] = receiver
+    try:
+        args = with_profile(world, '[network]\ndeny = [{ unix = "**/agent.sock" }]\n')
+        result = run_python(world, f"""
+            import socket
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            for name in ("agent.sock", "log.sock"):
+                try:
+                    print(name, s.sendto(b"hello " + name.encode(), "{sock_dir}/" + name))
+                except OSError as e:
+                    print(name, "refused", e.errno)
+        """, args)
+        assert result.stdout.split("\n")[:2] == ["agent.sock refused 13", "log.sock 14"], result.stderr
+        assert receivers["log.sock"].recv(100) == b"hello log.sock"
+        with pytest.raises(BlockingIOError):
+            receivers["agent.sock"].recv(100)
+    finally:
+        for receiver in receivers.values():
+            receiver.close()
