@@ -300,7 +300,8 @@ int main(int argc, char **argv) {
     pthread_create(&t, NULL, swap, NULL);
     int connected = 0, refused = 0;
     int u = udp ? socket(AF_INET, SOCK_DGRAM, 0) : -1;
-    for (int i = 0; i < rounds; i++) {
+    /* at least `rounds`, and on until the swap has landed on both sides (a loaded machine) */
+    for (int i = 0; i < rounds || ((!connected || !refused) && i < rounds * 20); i++) {
         if (udp) {
             if (sendto(u, "x", 1, 0, (struct sockaddr *)&addr, sizeof addr) == 1) connected++; else refused++;
             continue;
@@ -335,7 +336,7 @@ def test_a_racing_thread_cannot_swap_the_address(world, servers, race_prog, udp)
     result = world.run(str(race_prog), str(allowed.port), str(denied.port), "2000", *extra,
                        args=(*args, "-q"), timeout=240)
     connected, refused = map(int, result.stdout.split())
-    assert connected + refused == 2000
+    assert connected + refused >= 2000
     assert connected > 0 and refused > 0, "the swap never landed on either side: the race did not run"
     # Whatever the agent's memory said when, what jail connected to is what it checked.
     assert denied.hits == 0 and denied.datagrams == []
