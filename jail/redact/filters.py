@@ -46,6 +46,7 @@ _WORD = re.compile(rb"^[A-Za-z_]+$")
 _ATTRIBUTE = re.compile(rb"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _ENV_NAME = re.compile(rb"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 _SLUG = re.compile(rb"^[a-z]+(?:[_-][a-z]+)+$")
+_SHOUTED = re.compile(rb"^[A-Z]+(?:[._-][A-Z]+)+$")  # HEADER.PAYLOAD.SIGNATURE, YOUR_KEY_HERE
 _PATH = re.compile(rb"^(?:/|\./|\.\./|~/|[A-Za-z]:\\)[^\s]*$|\.(?:pem|key|json|txt|crt|p12|pfx|env)$")
 
 
@@ -54,7 +55,7 @@ def is_placeholder(value: bytes, _match: re.Match[bytes] | None = None) -> bool:
     lowered = value.lower().strip()
     if not lowered or MARKER in value:
         return True
-    if lowered in _WORDS or any(mark in lowered for mark in _MARKS):
+    if lowered in _WORDS or any(mark in lowered for mark in _MARKS) or _SHOUTED.match(value.strip()):
         return True
     if longest_run(lowered) >= max(4, len(lowered) // 2 + 1) or len(set(lowered)) <= 2:
         return True  # ******** or aaaaaaaa or ••••
@@ -152,6 +153,21 @@ _CURSOR_NAMES = (b"next", b"page", b"continuation", b"request", b"client", b"ide
 _NAME_TAIL = re.compile(rb"[A-Za-z0-9]*[_.-]?$")
 
 
+# Minified and ordinary code that a `secret: ...` / `token = ...` pattern can run
+# into: operators, calls, chained assignments, a value that starts by closing or
+# continuing an expression. Random keys have none of these; a password could,
+# rarely, and is then missed rather than a program broken.
+_CODE_FRAGMENT = re.compile(
+    rb"\|\||&&|=>|===|!==|\?\.|\)[;,.)?:]|^[+)\]},;]|^(?:this|self|\$)\.|[\w$\]]=[\w$.]+="
+    rb"|\b(?:return|function|typeof|await|new|let|const|var)\s|[A-Za-z_$][\w$]*\.[A-Za-z_$][\w$]*\(")
+_CMDLET = re.compile(rb"^[A-Z][a-z]+-[A-Z][a-z]+$")
+
+
+def is_code_fragment(value: bytes, _match: re.Match[bytes]) -> bool:
+    """`this.privateKey=this.key=_`, `q.getKey||null`, `"+q);let w=...`: code, not a value."""
+    return bool(_CODE_FRAGMENT.search(value) or _CMDLET.match(value))
+
+
 def is_resource_name(value: bytes, _match: re.Match[bytes]) -> bool:
     """A cloud resource name (`arn:aws:kms:...:key/...`, `projects/p/...`): it names a key, it is not one."""
     return bool(_RESOURCE_NAME.match(value))
@@ -166,6 +182,7 @@ def is_cursor_token(_value: bytes, match: re.Match[bytes]) -> bool:
 
 FILTERS: dict[str, Predicate] = {
     "resource-name": is_resource_name,
+    "code-fragment": is_code_fragment,
     "cursor-token": is_cursor_token,
     "placeholder": is_placeholder,
     "code-reference": is_code_reference,
