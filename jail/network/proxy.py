@@ -79,7 +79,7 @@ class Proxy:
         for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
             out[name] = out[name.lower()] = url
         out["NO_PROXY"] = out["no_proxy"] = no_proxy
-        out["NODE_USE_ENV_PROXY"] = "1"  # Node 22.21+/24.5+ fetch and http honour the variables
+        out["NODE_USE_ENV_PROXY"] = "1"  # Node 24 (and 22.21+): fetch and http honour the variables
         return out
 
     # -- serving -------------------------------------------------------------------------

@@ -252,6 +252,9 @@ def _answer_sends(ctx: Context, req: Request, pysock: socket.socket, messages: l
             else:
                 ctx.listener.respond(req.id, sent[0])
             return
+        if not messages:
+            ctx.listener.respond(req.id, 0)  # vlen 0: nothing to send
+            return
         if not sent:
             ctx.listener.respond(req.id, error=failure or errno.EIO)
             return
