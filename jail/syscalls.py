@@ -109,7 +109,8 @@ TABLE: tuple[Syscall, ...] = (
     Syscall("sendto", 44, SEND, (A.FD, A.BUF, A.SIZE, A.FLAGS, A.ADDR, A.ADDRLEN),
             when=(Condition(4, ALL64, 0, differs=True),)),
     Syscall("sendmsg", 46, SEND, (A.FD, A.MSG, A.FLAGS),
-            when=(Condition(2, MSG_FASTOPEN, MSG_FASTOPEN),)),
+            when=(Condition(2, MSG_FASTOPEN, MSG_FASTOPEN),),
+            why="only with MSG_FASTOPEN for now: jail's helper hands the listener over with sendmsg"),
     Syscall("sendmmsg", 307, SEND, (A.FD, A.MSG, A.VLEN, A.FLAGS)),
     # A redacted copy must look like the file it stands for to tools that
     # compare the name's stat with the open fd's (cp, tar, install): stats of
