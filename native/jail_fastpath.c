@@ -63,7 +63,7 @@
 #define NR_STATX 332
 #define PIDFD_THREAD O_EXCL
 #define MAX_PROC_DEVS 4
-#define TABLE_SLOTS (1u << 16)      /* a power of two */
+#define TABLE_SLOTS (1u << 18)        /* a power of two; 2 MiB of pointers */
 #define TABLE_LIMIT (TABLE_SLOTS / 2) /* cleared when this full: probes stay short */
 #define DELETED_SUFFIX " (deleted)"
 
@@ -74,13 +74,12 @@ struct verdict {
     int64_t size, mtime_ns, ctime_ns;
     uint32_t mode, uid, gid, nlink;
     uint32_t access;  /* 0 read, 1 write, as Python's Access */
-    uint32_t used;
-    char *path;
+    char path[];      /* the canonical path Python decided on */
 };
 
 struct jl_fast {
     pthread_rwlock_t lock;
-    struct verdict *slots;
+    struct verdict **slots;  /* open addressing; NULL = free */
     uint32_t count;
     uint64_t proc_devs[MAX_PROC_DEVS];
     int nproc_devs;
@@ -111,7 +110,7 @@ struct jl_fast *jl_fast_new(const uint64_t *proc_devs, int nproc_devs, uint64_t 
     struct jl_fast *f = calloc(1, sizeof *f);
     if (!f)
         return NULL;
-    f->slots = calloc(TABLE_SLOTS, sizeof *f->slots);
+    f->slots = calloc(TABLE_SLOTS, sizeof *f->slots);  /* untouched pages cost no memory */
     if (!f->slots || pthread_rwlock_init(&f->lock, NULL) != 0) {
         free(f->slots);
         free(f);
@@ -126,8 +125,8 @@ struct jl_fast *jl_fast_new(const uint64_t *proc_devs, int nproc_devs, uint64_t 
 static void clear_locked(struct jl_fast *f)
 {
     for (uint32_t i = 0; i < TABLE_SLOTS; i++) {
-        free(f->slots[i].path);
-        memset(&f->slots[i], 0, sizeof f->slots[i]);
+        free(f->slots[i]);
+        f->slots[i] = NULL;
     }
     f->count = 0;
 }
@@ -148,9 +147,9 @@ void jl_fast_stats(struct jl_fast *f, uint64_t *out4)
     out4[3] = __atomic_load_n(&f->passed_up, __ATOMIC_RELAXED);
 }
 
-static int same_object(const struct verdict *v, const struct stat *st, uint32_t access)
+static int same_key(const struct verdict *v, uint64_t dev, uint64_t ino, uint32_t access)
 {
-    return v->used && v->dev == st->st_dev && v->ino == st->st_ino && v->access == access;
+    return v->dev == dev && v->ino == ino && v->access == access;
 }
 
 static int unchanged(const struct verdict *v, const struct stat *st, const char *path)
@@ -168,22 +167,23 @@ int jl_fast_remember(struct jl_fast *f, uint32_t access, uint64_t dev, uint64_t 
                      int64_t mtime_ns, int64_t ctime_ns, uint32_t mode, uint32_t uid, uint32_t gid,
                      uint32_t nlink, const char *path)
 {
-    char *copy = strdup(path);
-    if (!copy)
+    size_t len = strlen(path);
+    struct verdict *v = malloc(sizeof *v + len + 1);
+    if (!v)
         return -ENOMEM;
+    *v = (struct verdict){dev, ino, size, mtime_ns, ctime_ns, mode, uid, gid, nlink, access};
+    memcpy(v->path, path, len + 1);
     pthread_rwlock_wrlock(&f->lock);
     if (f->count >= TABLE_LIMIT)
         clear_locked(f);
     uint32_t i = slot_of(dev, ino, access);
-    while (f->slots[i].used && !(f->slots[i].dev == dev && f->slots[i].ino == ino &&
-                                 f->slots[i].access == access))
+    while (f->slots[i] && !same_key(f->slots[i], dev, ino, access))
         i = (i + 1) & (TABLE_SLOTS - 1);
-    struct verdict *v = &f->slots[i];
-    if (v->used)
-        free(v->path);  /* the same object again: the newer decision replaces it */
+    if (f->slots[i])
+        free(f->slots[i]);  /* the same object again: the newer decision replaces it */
     else
         f->count++;
-    *v = (struct verdict){dev, ino, size, mtime_ns, ctime_ns, mode, uid, gid, nlink, access, 1, copy};
+    f->slots[i] = v;
     pthread_rwlock_unlock(&f->lock);
     return 0;
 }
@@ -192,10 +192,10 @@ static int allowed(struct jl_fast *f, const struct stat *st, uint32_t access, co
 {
     int hit = 0;
     pthread_rwlock_rdlock(&f->lock);
-    for (uint32_t i = slot_of(st->st_dev, st->st_ino, access); f->slots[i].used;
+    for (uint32_t i = slot_of(st->st_dev, st->st_ino, access); f->slots[i];
          i = (i + 1) & (TABLE_SLOTS - 1)) {
-        if (same_object(&f->slots[i], st, access)) {
-            hit = unchanged(&f->slots[i], st, path);
+        if (same_key(f->slots[i], st->st_dev, st->st_ino, access)) {
+            hit = unchanged(f->slots[i], st, path);
             break;
         }
     }
