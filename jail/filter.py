@@ -5,6 +5,16 @@ kills the process before anything else; then DENY rows answer with their
 errno in the kernel; trapped rows (only when their condition holds, if they
 have one) go to the supervisor; everything else runs
 at full speed.
+
+What is trapped is only what policy needs, decided in BPF wherever the
+deciding bits are in registers (no race): stats of a name are never trapped,
+stats of an fd only with AT_EMPTY_PATH. Reviewed and deliberately still
+trapped: opens with O_PATH. Such an fd reads nothing itself, but the
+supervisor resolves a dirfd through /proc/TID/fd/N, so an O_PATH fd the kernel
+handed out unchecked (say of /proc/<jail's pid> where there is no pid
+namespace) would become a starting point that skips the resolver's check of
+/proc entries of processes outside the sandbox. The cost of a repeated trapped
+open is paid in C instead (native/jail_fastpath.c).
 """
 
 from __future__ import annotations
