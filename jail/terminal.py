@@ -264,16 +264,39 @@ class TerminalProxy:
         return bool(attrs[3] & termios.ISIG) and suspend not in (b"\0", 0) and suspend in data
 
     def _suspend(self) -> None:
-        """The line discipline stopped the agent's foreground group: stop jail
-        with it, as a shell's job; when continued, continue the agent."""
+        """Ctrl-Z: stop the agent's foreground group and jail with it, as a
+        shell's job; when jail is continued, continue the agent. The agent leads
+        its own session, so its group is orphaned and the kernel drops the
+        SIGTSTP its terminal sends: SIGSTOP is the stop that works."""
+        with contextlib.suppress(OSError):
+            group = os.tcgetpgrp(self.master)
+            os.killpg(group, signal.SIGSTOP)
+            _wait_stopped(group)
         self.restore_mode()
-        os.kill(os.getpid(), signal.SIGSTOP)
+        # To this thread: it is the one that stops the group, so nothing below
+        # runs before jail is stopped (a kill(2) to the process may be taken by
+        # another thread while this one goes on).
+        signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
         tty.setraw(self.fd_in, termios.TCSANOW)
         self._raw = True
         self.sync_size()
         with contextlib.suppress(OSError):
             os.killpg(os.tcgetpgrp(self.master), signal.SIGCONT)
         self.redraw()
+
+
+def _wait_stopped(group: int, timeout: float = 2.0) -> None:
+    """Until the group's leader has stopped. A process waiting in a trapped
+    syscall stops only once jail has answered it: jail stops after it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{group}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] in ("T", "t"):
+                    return
+        except (OSError, IndexError):
+            return  # gone
+        time.sleep(0.01)
 
 
 class _Messages:

@@ -90,7 +90,7 @@ def command_pattern(request: ApprovalRequest) -> str:
     state (a `--`, a `---word`, an empty program name). A #! script run
     through its interpreter (its path in `target`) is named as the script."""
     argv = request.argv
-    if request.kind == "exec" and request.target in argv[1:3]:
+    if request.kind == "exec" and request.target and request.target in argv[1:3]:
         argv = argv[argv.index(request.target, 1):]
     name = argv[0].rsplit("/", 1)[-1] if argv else ""
     name = name or request.exe.rsplit("/", 1)[-1]

@@ -52,13 +52,16 @@ def _read_until(fd: int, pattern: bytes, seen: bytes, timeout: float = 30) -> by
 
 
 def _waiting_request(world, timeout: float = 30) -> dict:
-    """The one request waiting in the world's sessions, as `jail approve --list --json` shows it."""
+    """The request waiting in this world (other sessions of this user may be
+    waiting too), as `jail approve --list --json` shows it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         listing = subprocess.run([sys.executable, "-m", "jail", "approve", "--list", "--json"],
                                  env=world.env, capture_output=True, text=True, timeout=30)
-        if listing.stdout.strip():
-            return json.loads(listing.stdout.splitlines()[0])
+        ours = [item for item in map(json.loads, listing.stdout.splitlines())
+                if item["request"]["cwd"] == os.path.realpath(world.workspace)]
+        if ours:
+            return ours[0]
         time.sleep(0.2)
     raise AssertionError("no request ever waited")
 
@@ -69,7 +72,8 @@ def test_jail_approve_in_another_terminal_answers(world, terraform, answer, ran)
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(world.workspace)
-        os.execve(sys.executable, [sys.executable, "-m", "jail", "run", "--", "bash", "-c", SCRIPT], world.env)
+        os.execve(sys.executable, [sys.executable, "-m", "jail", "run", "--", "bash", "-c", SCRIPT],
+                  world.env)
     seen = _read_until(fd, rb"approve this exec", b"")
     assert b"approve this exec" in seen, seen
     waiting = _waiting_request(world)

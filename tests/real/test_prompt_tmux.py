@@ -1,21 +1,32 @@
-"""End to end in a real terminal (tmux, 80x24): a stand-in agent with a
+"""The approval prompt on jail's own terminal. The pty proxy on its own, between
+a real pty standing in for jail's terminal and a process on the agent's pty;
+then end to end in a real terminal (tmux, 80x24): a stand-in agent with a
 full-screen UI runs a stand-in `terraform destroy` under jail; the prompt takes
 the screen, keys answer it, and the agent's screen comes back."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import select
 import shlex
 import shutil
+import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 import tomllib
 import uuid
 
 import pytest
+from approve_helpers import wait_until
+from conftest import processes_with
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+from jail.terminal import ENTER_ALT_SCREEN, TerminalProxy
+
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
 PROMPT = "approve this exec?"
 AGENT_SCREEN = "STAND-IN AGENT SCREEN"
@@ -40,6 +51,72 @@ sys.stdout.write("\x1b[?1049l")
 """
 
 
+# An agent on its own pty: enters the alternate screen, says what it reads,
+# says when it is resized, and prints on SIGUSR1.
+PTY_AGENT = r"""
+import os, signal, sys
+def resized(*_):
+    print("resized to %d rows" % os.get_terminal_size().lines, flush=True)
+signal.signal(signal.SIGWINCH, resized)
+signal.signal(signal.SIGUSR1, lambda *_: print("written while held", flush=True))
+print("\x1b[?1049hready", flush=True)
+for line in sys.stdin:
+    print("got " + line.strip(), flush=True)
+"""
+
+
+def _read_for(fd: int, needle: bytes, seen: bytes = b"", timeout: float = 20) -> bytes:
+    deadline = time.monotonic() + timeout
+    while needle not in seen and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.1)[0]:
+            seen += os.read(fd, 4096)
+    return seen
+
+
+@pytest.fixture
+def proxied():
+    """(proxy, the person's side of jail's terminal, the agent process)."""
+    person, jails_tty = os.openpty()
+    fcntl.ioctl(jails_tty, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    proxy = TerminalProxy(jails_tty, jails_tty)
+    slave = proxy.slave
+
+    def take_terminal() -> None:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    agent = subprocess.Popen([sys.executable, "-c", PTY_AGENT], stdin=slave, stdout=slave, stderr=slave,
+                             start_new_session=True, preexec_fn=take_terminal)  # noqa: PLW1509
+    proxy.start()
+    yield proxy, person, agent
+    agent.kill()
+    agent.wait()
+    proxy.close(drain=5)
+    os.close(person)
+    os.close(jails_tty)
+
+
+def test_the_proxy_holds_the_agents_screen_and_gives_it_back(proxied):
+    proxy, person, agent = proxied
+    assert b"ready" in _read_for(person, b"ready")
+    assert proxy.alt_screen
+    os.write(person, b"one\r")
+    assert b"got one" in _read_for(person, b"got one")
+
+    proxy.hold()
+    os.kill(agent.pid, signal.SIGUSR1)
+    wait_until(lambda: b"written while held" in proxy._held_output, timeout=20)
+    assert not select.select([person], [], [], 0)[0]  # held, not shown
+    os.write(person, b"for the prompt\r")  # keys typed while held are the prompt's...
+    assert os.read(proxy.fd_in, 100) == b"for the prompt\r"  # ...still there for it to read
+
+    proxy.release()
+    shown = _read_for(person, b"resized to 24 rows")
+    assert shown.startswith(ENTER_ALT_SCREEN + b"written while held"), shown  # back on its screen
+    assert b"resized to 23 rows" in shown  # the wiggle that makes it redraw
+    os.write(person, b"two\r")
+    assert b"got two" in _read_for(person, b"got two")
+
+
 class Terminal:
     """One tmux server of the test's own, one 80x24 window running `command`."""
 
@@ -56,6 +133,11 @@ class Terminal:
     def start(self, cwd: os.PathLike, command: list[str]) -> None:
         line = f"cd {shlex.quote(str(cwd))} && {shlex.join(command)}; echo JAIL-EXIT=$?; sleep 600"
         self.tmux("new-session", "-d", "-x", "80", "-y", "24", "sh", "-c", line)
+
+    def start_shell(self, cwd: os.PathLike) -> None:
+        """An interactive shell, for job control."""
+        self.tmux("new-session", "-d", "-x", "80", "-y", "24", "-c", str(cwd),
+                  "bash", "--norc", "--noprofile")
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p")
@@ -104,6 +186,7 @@ def agent(world):
     return [sys.executable, "-m", "jail", "run", "--", "python3", str(script)]
 
 
+@needs_tmux
 def test_deny_then_allow_on_jails_own_terminal(world, terminal, agent):
     marker = world.workspace / "terraform-ran-destroy"
 
@@ -131,6 +214,7 @@ def test_deny_then_allow_on_jails_own_terminal(world, terminal, agent):
     assert "JAIL-EXIT=0" in terminal.wait_for("JAIL-EXIT=")
 
 
+@needs_tmux
 def test_always_writes_the_profile_and_the_next_run_does_not_ask(world, terminal, agent):
     profile = world.workspace / "jail.toml"
     profile.write_text('extends = ["default"]\n\n[exec]\nallow = []\n')
@@ -155,3 +239,44 @@ def test_always_writes_the_profile_and_the_next_run_does_not_ask(world, terminal
     result = world.run("terraform", "destroy")
     assert result.returncode == 0, result.stderr
     assert "TERRAFORM RAN: destroy" in result.stdout
+
+
+def _state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def _agent(marker: str) -> list[int]:
+    """The sandboxed counter (jail and its shim carry the marker in their argv too)."""
+    found = []
+    for pid in processes_with(marker):
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"-m\0jail\0" not in f.read():
+                found.append(pid)
+    return found
+
+
+@needs_tmux
+def test_ctrl_z_stops_jail_with_the_agent_and_fg_continues_both(world, terminal):
+    marker = f"ctrl-z-{uuid.uuid4().hex[:6]}"
+    counter = ("import os, sys, time\n"
+               "i = 0\n"
+               "while not os.path.exists('stop'):\n"
+               "    i += 1; print('tick', i, flush=True); time.sleep(0.1)\n"
+               "sys.exit(7)\n")
+    (world.workspace / "counter.py").write_text(counter)
+    terminal.start_shell(world.workspace)
+    command = [sys.executable, "-m", "jail", "run", "--", "python3", "counter.py", marker]
+    terminal.keys(shlex.join(command), "Enter")
+    assert "tick 3" in terminal.wait_for("tick 3")
+    agent = _agent(marker)
+    assert len(agent) == 1
+    terminal.keys("C-z")
+    assert "Stopped" in terminal.wait_for("Stopped")
+    wait_until(lambda: _state(agent[0]) == "T", timeout=20)  # the agent stopped with jail
+    terminal.keys('fg; echo "fg-""status=$?"', "Enter")
+    wait_until(lambda: _state(agent[0]) != "T", timeout=20)
+    ticks = terminal.screen().count("tick")
+    wait_until(lambda: terminal.screen().count("tick") > ticks, timeout=20)  # it counts again
+    (world.workspace / "stop").touch()
+    assert "fg-status=7" in terminal.wait_for("fg-status=")  # its exit status came through

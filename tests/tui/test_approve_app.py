@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from approve_helpers import REALISTIC, FakeClock
+from approve_helpers import make_request as _make_request
 
 from jail.approve.app import ApprovalScreen, ApproveApp, PromptApp
 from jail.approve.broker import Broker
@@ -21,25 +23,7 @@ pytestmark = pytest.mark.tui
 
 
 def make_request(**changes) -> ApprovalRequest:
-    fields = dict(
-        id="r1", session="s1", kind="exec", agent=["claude", "--resume"], pid=4242,
-        chain=[{"pid": 4242, "comm": "terraform"}, {"pid": 4200, "comm": "bash"},
-               {"pid": 4100, "comm": "claude"}],
-        exe="/usr/local/bin/terraform",
-        argv=["terraform", "destroy", "-auto-approve", "-var-file=production.tfvars",
-              "-target=module.database.aws_db_instance.main", "-lock-timeout=300s"],
-        cwd="/home/alice/src/infra/production", target="",
-        rule_where="profiles/destructive.toml:42", rule_pattern="terraform destroy *",
-        reason="destroys every resource this configuration manages", created=1000.0)
-    return ApprovalRequest(**{**fields, **changes})
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+    return _make_request(REALISTIC, **changes)
 
 
 def screen_text(app) -> str:

@@ -8,6 +8,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
+from approve_helpers import FakeClock, make_request, wait_until
 
 from jail.approve.broker import Broker
 from jail.approve.request import Answer, ApprovalRequest, Decision, RequestClosed, RequestOpened
@@ -15,33 +16,10 @@ from jail.approve.request import Answer, ApprovalRequest, Decision, RequestClose
 pytestmark = pytest.mark.unit
 
 
-def make_request(**changes) -> ApprovalRequest:
-    fields = dict(id="r1", session="s1", kind="exec", agent=["claude"], pid=42, chain=[],
-                  exe="/usr/bin/terraform", argv=["terraform", "destroy"], cwd="/work", target="",
-                  rule_where="destructive.toml:42", rule_pattern="terraform destroy *",
-                  reason="destroys infrastructure", created=1000.0)
-    return ApprovalRequest(**{**fields, **changes})
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def pool():
     with ThreadPoolExecutor(max_workers=8) as executor:
         yield executor
-
-
-def wait_until(condition, timeout: float = 5.0) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < end, "condition never became true"
-        time.sleep(0.002)
 
 
 def asking(pool, broker: Broker, request: ApprovalRequest) -> Future:
@@ -183,7 +161,7 @@ def test_always_that_cannot_be_written_keeps_the_request_waiting(pool, tmp_path)
     broker = Broker("s1", timeout=60, profile_path=profile, write_always=refuse)
     future = asking(pool, broker, make_request())
     edit = broker.propose_always(make_request())
-    with pytest.raises(ValueError, match="could not write .*Read-only"):
+    with pytest.raises(ValueError, match=r"could not write .*Read-only"):
         broker.answer("r1", Decision(Answer.ALWAYS, edit=edit))
     assert not future.done() and profile.read_text() == edit.old_text
     assert broker.answer("r1", Decision(Answer.DENY))

@@ -6,29 +6,22 @@ import tomllib
 from dataclasses import replace
 
 import pytest
+from approve_helpers import FakeClock, make_request
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jail.approve.grants import GrantStore, command_pattern, propose_always, render_always_diff
-from jail.approve.request import Answer, ApprovalRequest, Decision
+from jail.approve.grants import (
+    GrantStore,
+    always_writer,
+    command_pattern,
+    propose_always,
+    render_always_diff,
+    write_profile_edit,
+)
+from jail.approve.request import Answer, Decision
+from jail.profile.trust import record_trust, trust_status
 
 pytestmark = pytest.mark.unit
-
-
-def make_request(**changes) -> ApprovalRequest:
-    fields = dict(id="r1", session="s1", kind="exec", agent=["claude"], pid=42, chain=[],
-                  exe="/usr/bin/terraform", argv=["terraform", "destroy"], cwd="/work", target="",
-                  rule_where="destructive.toml:42", rule_pattern="terraform destroy *",
-                  reason="destroys infrastructure", created=1000.0)
-    return ApprovalRequest(**{**fields, **changes})
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 # (answer, minutes, seconds later, what the later request changes, granted?)
@@ -188,3 +181,46 @@ def test_propose_reads_the_file(tmp_path) -> None:
     edit = propose_always(path, make_request())
     assert edit.old_text == PROFILES["multi-line"] and edit.path == str(path)
     assert replace(edit, diff="") != edit
+
+
+def test_a_script_run_by_its_interpreter_is_named_as_the_script() -> None:
+    request = make_request(exe="/usr/bin/dash", argv=["/bin/sh", "/work/bin/terraform", "destroy"],
+                           target="/work/bin/terraform")
+    assert command_pattern(request) == "terraform destroy"
+
+
+def test_a_confirmed_edit_is_written_whole_keeping_the_mode(tmp_path) -> None:
+    path = tmp_path / "jail.toml"
+    path.write_text(PROFILES["multi-line"])
+    path.chmod(0o640)
+    edit = propose_always(path, make_request())
+    assert write_profile_edit(edit) == edit.new_text.encode()
+    assert path.read_text() == edit.new_text and path.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["jail.toml"]  # no temporary file left
+
+
+def test_an_edit_of_a_file_changed_since_it_was_shown_writes_nothing(tmp_path) -> None:
+    path = tmp_path / "jail.toml"
+    path.write_text(PROFILES["multi-line"])
+    edit = propose_always(path, make_request())
+    path.write_text(PROFILES["multi-line"] + "# changed\n")
+    with pytest.raises(ValueError, match="changed since"):
+        write_profile_edit(edit)
+    assert path.read_text().endswith("# changed\n")
+
+
+def test_always_re_pins_trust_to_the_new_bytes_and_audits(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    path = tmp_path / "jail.toml"
+    path.write_text(PROFILES["multi-line"])
+    trusted = {path: path.read_bytes()}
+    record_trust(trusted)
+    records = []
+    write = always_writer(trusted, lambda **fields: records.append(fields))
+    edit = propose_always(path, make_request())
+    write(edit)
+    assert trust_status([path]).trusted  # the next run does not ask again
+    assert records == [{"event": "profile-edit", "path": str(path), "rule": "terraform destroy",
+                        "diff": edit.diff}]
+    path.write_text(edit.new_text + "# another change\n")
+    assert not trust_status([path]).trusted  # only the bytes the person saw

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from approve_helpers import make_request
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,16 +20,6 @@ from jail.approve.request import (
 )
 
 pytestmark = pytest.mark.unit
-
-
-def make_request(**changes) -> ApprovalRequest:
-    fields = dict(id="r1", session="s1", kind="exec", agent=["claude"], pid=42,
-                  chain=[{"pid": 42, "comm": "terraform"}, {"pid": 7, "comm": "claude"}],
-                  exe="/usr/bin/terraform", argv=["terraform", "destroy"], cwd="/work",
-                  target="", rule_where="destructive.toml:42", rule_pattern="terraform destroy *",
-                  reason="destroys infrastructure", created=1000.0)
-    fields.update(changes)
-    return ApprovalRequest(**fields)
 
 
 def test_lists_and_dicts_become_tuples_so_a_shown_request_cannot_change() -> None:

@@ -10,15 +10,15 @@ import socket
 import stat
 import subprocess
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from approve_helpers import make_request, wait_until
 
 from jail.approve.broker import Broker
 from jail.approve.client import ApprovalClient, ApprovalClientError, list_all, session_sockets
-from jail.approve.request import Answer, ApprovalRequest, Decision, RequestClosed, RequestOpened
+from jail.approve.request import Answer, Decision, RequestClosed, RequestOpened
 from jail.approve.server import ApprovalServer, ensure_private_dir, socket_dir
 from jail.commands import approve as approve_command
 from jail.errors import JailError
@@ -26,21 +26,6 @@ from jail.errors import JailError
 pytestmark = pytest.mark.unit
 
 NOBODY = 65534
-
-
-def make_request(**changes) -> ApprovalRequest:
-    fields = dict(id="r1", session="s1", kind="exec", agent=["claude"], pid=42, chain=[],
-                  exe="/usr/bin/terraform", argv=["terraform", "destroy"], cwd="/work", target="",
-                  rule_where="destructive.toml:42", rule_pattern="terraform destroy *",
-                  reason="destroys infrastructure", created=1000.0)
-    return ApprovalRequest(**{**fields, **changes})
-
-
-def wait_until(condition, timeout: float = 5.0) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < end, "condition never became true"
-        time.sleep(0.005)
 
 
 @pytest.fixture
