@@ -130,14 +130,21 @@ class Terminal:
         assert done.returncode == 0, f"tmux {args[0]}: {done.stderr}"
         return done.stdout
 
+    def new_session(self, *args: str) -> None:
+        for _ in range(3):  # a fresh server sometimes exits while starting: try again
+            done = subprocess.run(["tmux", "-L", self.socket, "new-session", "-d", "-x", "80", "-y", "24",
+                                   *args], env=self.env, capture_output=True, text=True, timeout=30)
+            if done.returncode == 0:
+                return
+        raise AssertionError(f"tmux new-session: {done.stderr}")
+
     def start(self, cwd: os.PathLike, command: list[str]) -> None:
         line = f"cd {shlex.quote(str(cwd))} && {shlex.join(command)}; echo JAIL-EXIT=$?; sleep 600"
-        self.tmux("new-session", "-d", "-x", "80", "-y", "24", "sh", "-c", line)
+        self.new_session("sh", "-c", line)
 
     def start_shell(self, cwd: os.PathLike) -> None:
         """An interactive shell, for job control."""
-        self.tmux("new-session", "-d", "-x", "80", "-y", "24", "-c", str(cwd),
-                  "bash", "--norc", "--noprofile")
+        self.new_session("-c", str(cwd), "bash", "--norc", "--noprofile")
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p")
@@ -178,7 +185,7 @@ def terminal(world):
 def agent(world):
     tool = world.workspace / "bin" / "terraform"
     tool.parent.mkdir()
-    tool.write_text('#!/bin/sh\ntouch "terraform-ran-$1"\necho "TERRAFORM RAN: $1"\n')
+    tool.write_text('#!/bin/sh\ntouch "terraform-ran-$1$2"\necho "TERRAFORM RAN: $1"\n')
     tool.chmod(0o755)
     world.env["PATH"] = f"{tool.parent}:{world.env['PATH']}"
     script = world.workspace / "agent.py"
@@ -280,3 +287,23 @@ def test_ctrl_z_stops_jail_with_the_agent_and_fg_continues_both(world, terminal)
     wait_until(lambda: terminal.screen().count("tick") > ticks, timeout=20)  # it counts again
     (world.workspace / "stop").touch()
     assert "fg-status=7" in terminal.wait_for("fg-status=")  # its exit status came through
+
+
+
+@needs_tmux
+def test_requests_arriving_while_a_prompt_is_up_wait_their_turn(world, terminal, agent):
+    # Two destructive commands at once: one prompt at a time, each answered on its own.
+    script = world.workspace / "two.sh"  # a file: the prompt's agent line does not name the targets
+    script.write_text("terraform destroy -target=a & terraform destroy -target=b & wait; echo BOTH-DONE\n")
+    terminal.start(world.workspace, [*agent[:5], "bash", str(script)])
+    first = terminal.wait_for(PROMPT)
+    denied = "-target=a" if "-target=a" in first else "-target=b"
+    allowed = "-target=b" if denied == "-target=a" else "-target=a"
+    assert PROMPT in first and allowed not in first, first
+    terminal.keys("d")
+    second = terminal.wait_for(allowed)
+    assert PROMPT in second and allowed in second, second
+    terminal.press_until("o", lambda shown: PROMPT not in shown)
+    assert "BOTH-DONE" in terminal.wait_for("BOTH-DONE")
+    ran = {p.name for p in world.workspace.glob("terraform-ran-*")}
+    assert ran == {f"terraform-ran-destroy{allowed}"}
