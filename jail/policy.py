@@ -94,6 +94,8 @@ class PolicyContext:
     deny_aliases: tuple[tuple[str, str], ...] = ()
     # jail's other private places (the approval sockets): no access at all, like state_dir.
     private_dirs: tuple[Path, ...] = ()
+    # jail's own terminal when the agent has a pty of jail's: the prompt is shown there.
+    jail_terminal: Path | None = None
 
     @classmethod
     def for_person(cls, *, home: Path, env: Mapping[str, str],
@@ -142,6 +144,10 @@ class Policy:
         self._private = [(text, _jail_rule("private", text, "jail's approval sockets: the agent may not "
                                            "answer its own approvals"))
                          for text in (normalize_path(str(path)) for path in ctx.private_dirs)]
+        if ctx.jail_terminal is not None:
+            text = normalize_path(str(ctx.jail_terminal))
+            self._private.append((text, _jail_rule("private", text, "jail's own terminal, where approvals "
+                                                   "are asked: the agent has a terminal of its own")))
         self._state_rule = _jail_rule("state", self._state,
                                       "jail's own state (audit log, trust store)")
         self._config_rule = _jail_rule("config", self._config,

@@ -61,7 +61,7 @@ def build_policy(loaded, *, env: Mapping[str, str], home: Path) -> Policy:
 
     ctx = PolicyContext(home=home, state_dir=state.state_dir(jail_env, jail_home),
                         config_dir=state.config_dir(jail_env, jail_home), protected_files=protected,
-                        private_dirs=(socket_dir(dict(jail_env)),))
+                        private_dirs=(socket_dir(dict(jail_env)),), jail_terminal=_jail_terminal())
     first = Policy.from_profile(loaded.profile, ctx)
     protected_inodes = frozenset(filter(None, (_inode(Path(p)) for p in protected)))
     literals = first.deny_literals()
@@ -70,3 +70,10 @@ def build_policy(loaded, *, env: Mapping[str, str], home: Path) -> Policy:
     ctx = replace(ctx, protected_inodes=protected_inodes, deny_aliases=aliases,
                   denied_inodes=hardlinked_inodes([*literals, *(real for _, real in aliases)]))
     return Policy.from_profile(loaded.profile, ctx)
+
+
+def _jail_terminal() -> Path | None:
+    """jail's terminal, when the agent runs on a pty of jail's (jail.terminal)."""
+    from jail.terminal import has_own_terminal
+
+    return Path(os.ttyname(0)) if has_own_terminal() else None

@@ -307,3 +307,28 @@ def test_requests_arriving_while_a_prompt_is_up_wait_their_turn(world, terminal,
     assert "BOTH-DONE" in terminal.wait_for("BOTH-DONE")
     ran = {p.name for p in world.workspace.glob("terraform-ran-*")}
     assert ran == {f"terraform-ran-destroy{allowed}"}
+
+
+TTY_PROBE = r"""
+import glob, os
+own = os.ttyname(0)
+for path in sorted(glob.glob("/dev/pts/[0-9]*")):
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_NOCTTY))
+        print(path, "own" if path == own else "other", "opened")
+    except OSError as error:
+        print(path, "own" if path == own else "other", "refused", error.errno)
+print("PROBED")
+"""
+
+
+@needs_tmux
+def test_the_agent_cannot_open_jails_own_terminal(world, terminal):
+    # Writing there could dress up the prompt; reading could take its keys.
+    (world.workspace / "probe.py").write_text(TTY_PROBE)
+    terminal.start(world.workspace, [sys.executable, "-m", "jail", "run", "--", "python3", "probe.py"])
+    shown = terminal.wait_for("PROBED")
+    jails_tty = terminal.tmux("list-panes", "-F", "#{pane_tty}").strip()
+    lines = {line.split()[0]: line for line in shown.splitlines() if line.startswith("/dev/pts/")}
+    assert lines[jails_tty].endswith("refused 13"), shown
+    assert any(line.endswith("own opened") for line in lines.values()), shown
