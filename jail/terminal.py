@@ -38,9 +38,11 @@ _TAIL = 8  # a switch split across two reads is still seen
 REDRAW_PAUSE = 0.05  # between the two sizes of the wiggle, so the agent sees a change
 
 
-def has_own_terminal(fd_in: int = 0, fd_out: int = 1) -> bool:
-    """jail's stdin and stdout are a terminal: run the agent on a pty of jail's."""
-    return os.isatty(fd_in) and os.isatty(fd_out)
+def has_own_terminal() -> bool:
+    """jail's stdin, stdout and stderr are a terminal: run the agent on a pty of
+    jail's. With any of them redirected the agent keeps jail's stdio as it is
+    (`2>log` must still catch its errors)."""
+    return all(os.isatty(fd) for fd in (0, 1, 2))
 
 
 class TerminalProxy:

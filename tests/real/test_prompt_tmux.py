@@ -332,3 +332,18 @@ def test_the_agent_cannot_open_jails_own_terminal(world, terminal):
     lines = {line.split()[0]: line for line in shown.splitlines() if line.startswith("/dev/pts/")}
     assert lines[jails_tty].endswith("refused 13"), shown
     assert any(line.endswith("own opened") for line in lines.values()), shown
+
+
+@needs_tmux
+def test_with_stderr_redirected_the_agent_keeps_jails_stdio(world, terminal):
+    errors = world.workspace / "errors.log"
+    command = [sys.executable, "-m", "jail", "run", "--", "sh", "-c", "echo to-stderr >&2; tty"]
+    terminal.start(world.workspace, [*command])
+    own = terminal.wait_for("JAIL-EXIT=")
+    terminal.close()
+    terminal.new_session("sh", "-c", f"cd {shlex.quote(str(world.workspace))} && {shlex.join(command)} "
+                         f"2>{shlex.quote(str(errors))}; echo JAIL-EXIT=$?; sleep 600")
+    redirected = terminal.wait_for("JAIL-EXIT=")
+    jails_tty = terminal.tmux("list-panes", "-F", "#{pane_tty}").strip()
+    assert "to-stderr" in own and jails_tty not in own  # on a pty of jail's
+    assert errors.read_text() == "to-stderr\n" and jails_tty in redirected  # as without jail
