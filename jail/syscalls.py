@@ -103,14 +103,11 @@ TABLE: tuple[Syscall, ...] = (
     Syscall("connect", 42, CONNECT, (A.FD, A.ADDR, A.ADDRLEN)),
     # A datagram names its destination in each send: a send with an address is
     # decided and then sent by jail on its duplicate with copied data. sendto
-    # without an address is not trapped. sendmsg is trapped only with
-    # MSG_FASTOPEN (a TCP connect): jail's own helper hands the listener over
-    # with sendmsg after the filter is in place (see README, Network: limits).
+    # without an address (in a register: decided in BPF) is not trapped; the
+    # address of sendmsg/sendmmsg is in memory, so every one is performed by jail.
     Syscall("sendto", 44, SEND, (A.FD, A.BUF, A.SIZE, A.FLAGS, A.ADDR, A.ADDRLEN),
             when=(Condition(4, ALL64, 0, differs=True),)),
-    Syscall("sendmsg", 46, SEND, (A.FD, A.MSG, A.FLAGS),
-            when=(Condition(2, MSG_FASTOPEN, MSG_FASTOPEN),),
-            why="only with MSG_FASTOPEN for now: jail's helper hands the listener over with sendmsg"),
+    Syscall("sendmsg", 46, SEND, (A.FD, A.MSG, A.FLAGS)),
     Syscall("sendmmsg", 307, SEND, (A.FD, A.MSG, A.VLEN, A.FLAGS)),
     # A redacted copy must look like the file it stands for to tools that
     # compare the name's stat with the open fd's (cp, tar, install): stats of

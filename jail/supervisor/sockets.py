@@ -10,12 +10,12 @@ checked as a read of the socket file actually found and by the unix rules;
 jail then connects or sends through /proc/self/fd of that object, never
 through the string.
 
-The kernel is let run a send itself (CONTINUE) only where no address in
-memory can matter: stream sockets (TCP without MSG_FASTOPEN, unix stream and
-seqpacket ignore or refuse an address on a send) and sockets of other
-families (netlink...), whose address can only name something of that family.
-A datagram send without an address is emulated too: the address field is in
-memory a racing thread could fill between a check and the kernel's own read.
+The kernel is never let run a trapped send itself (CONTINUE): between jail's
+look at the socket and the kernel's own run of the call, another thread could
+put a datagram socket under the same fd number, or fill in the address field.
+Every trapped send is performed by jail on the socket it looked at. A stream
+send of more than SEND_MAX bytes is cut to SEND_MAX (a short write, which
+stream callers loop on); a datagram that large is EMSGSIZE.
 
 Non-blocking sockets stay non-blocking: the duplicate shares the agent's open
 file description and its O_NONBLOCK. A blocking connect, a send that would
@@ -47,7 +47,7 @@ from jail.syscalls import Arg
 
 AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6 = 0, 1, 2, 10
 SOCKADDR_MAX = 128
-SEND_MAX = 4 << 20  # bytes copied for one emulated send; more is EMSGSIZE
+SEND_MAX = 4 << 20  # bytes copied for one emulated send (a datagram: more is EMSGSIZE)
 CONTROL_MAX = 64 << 10
 IOV_MAX = 1024  # UIO_MAXIOV: the kernel's own limit for iovecs and mmsghdrs
 MSG_FASTOPEN = 0x20000000
@@ -161,12 +161,6 @@ def handle_send(ctx: Context, req: Request) -> None:
     messages: list[_Message] = []
     try:
         kind = _socket_kind(sock)
-        if _kernel_may_send(kind, flags):
-            os.close(sock)
-            sock = -1
-            if ctx.listener.let_kernel_continue(req.id) is False:
-                raise Vanished
-            return
         if req.syscall.name == "sendto":
             size = min(req.arg(Arg.ADDRLEN) & 0xFFFFFFFF, SOCKADDR_MAX)
             address = _read_address(req, req.arg(Arg.ADDR), size)
@@ -288,16 +282,6 @@ def _release(messages: list[_Message]) -> None:
             message.target.unix_obj.close()
 
 
-def _kernel_may_send(kind: tuple[int, int, int], flags: int) -> bool:
-    """May the kernel do this send itself without jail reading anything?"""
-    family, sotype, proto = kind
-    if family not in (AF_UNIX, AF_INET, AF_INET6):
-        return True  # netlink and friends: an address can only name their own kind
-    if family == AF_UNIX:
-        return sotype in (socket.SOCK_STREAM, socket.SOCK_SEQPACKET)
-    return sotype == socket.SOCK_STREAM and proto in (0, socket.IPPROTO_TCP) and not flags & MSG_FASTOPEN
-
-
 def _read_msghdr(ctx: Context, req: Request, addr: int, kind) -> _Message:
     header = native.read_bytes(req.tid, addr, MSGHDR.size)
     name, namelen, iov, iovlen, control, controllen, _ = MSGHDR.unpack(header)
@@ -309,10 +293,14 @@ def _read_msghdr(ctx: Context, req: Request, addr: int, kind) -> _Message:
     data, total = [], 0
     vectors = native.read_bytes(req.tid, iov, iovlen * IOVEC.size) if iovlen else b""
     for base, length in IOVEC.iter_unpack(vectors):
+        if total + length > SEND_MAX:
+            if kind[1] != socket.SOCK_STREAM:
+                raise OSError(errno.EMSGSIZE, "message too long for jail to copy")
+            length = SEND_MAX - total  # a short write: the caller sends the rest
         total += length
-        if total > SEND_MAX:
-            raise OSError(errno.EMSGSIZE, "message too long for jail to copy")
         data.append(native.read_bytes(req.tid, base, length) if length else b"")
+        if total >= SEND_MAX:
+            break
     ancdata, held = [], []
     try:
         if control and controllen:

@@ -187,6 +187,57 @@ def test_udp_sendto_is_decided_per_datagram(world, servers):
     assert sorted(allowed.datagrams) == [b"again", b"hello"]
 
 
+def test_udp_sendmsg_with_an_address_is_decided(world, servers):
+    allowed, denied = servers(socket.SOCK_DGRAM), servers(socket.SOCK_DGRAM)
+    args = with_profile(world, f'[network]\ndeny = ["127.0.0.1:{denied.port}"]\n')
+    result = run_python(world, f"""
+        import socket
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        print(s.sendmsg([b"hel", b"lo"], [], 0, ("127.0.0.1", {allowed.port})))
+        try:
+            s.sendmsg([b"leak"], [], 0, ("127.0.0.1", {denied.port})); print("sent")
+        except OSError as e:
+            print("refused", e.errno)
+        s.connect(("127.0.0.1", {allowed.port}))
+        print(s.sendmsg([b"again"]))  # no address: the connected peer
+    """, args)
+    assert result.stdout.split() == ["5", "refused", "13", "5"], result.stderr
+    assert denied.datagrams == []
+    assert sorted(allowed.datagrams) == [b"again", b"hello"]
+
+
+def test_a_socket_swapped_under_the_fd_cannot_send_unchecked(world, servers):
+    """sendmsg on a TCP socket's fd number while another thread puts an
+    unconnected UDP socket under that number, with a denied address in
+    msg_name: jail sends on the socket it looked at, never the swapped one."""
+    tcp, denied = servers(), servers(socket.SOCK_DGRAM)
+    args = with_profile(world, f'[network]\ndeny = ["127.0.0.1:{denied.port}"]\n')
+    result = run_python(world, f"""
+        import os, socket, threading
+        t = socket.create_connection(("127.0.0.1", {tcp.port}))
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        keep_t = os.dup(t.fileno())
+        fd = t.fileno()
+        stop = False
+        def swap():
+            while not stop:
+                os.dup2(u.fileno(), fd)
+                os.dup2(keep_t, fd)
+        thread = threading.Thread(target=swap)
+        thread.start()
+        for _ in range(2000):
+            try:
+                t.sendmsg([b"x"], [], 0, ("127.0.0.1", {denied.port}))
+            except OSError:
+                pass
+        stop = True
+        thread.join()
+        print("done")
+    """, args)
+    assert "done" in result.stdout, result.stderr
+    assert denied.datagrams == []
+
+
 def test_udp_connect_to_a_denied_port_is_refused(world, servers):
     denied = servers(socket.SOCK_DGRAM)
     args = with_profile(world, f'[network]\ndeny = ["127.0.0.1:{denied.port}"]\n')

@@ -7,27 +7,11 @@ import struct
 
 import pytest
 
-from jail.supervisor.sockets import MSG_FASTOPEN, _kernel_may_send, _python_address, _Target
+from jail.supervisor.sockets import _python_address, _Target
 
 pytestmark = pytest.mark.unit
 
 AF_NETLINK = 16
-
-
-@pytest.mark.parametrize(("kind", "flags", "kernel"), [
-    ((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP), 0, True),  # an address on TCP is ignored
-    ((socket.AF_INET6, socket.SOCK_STREAM, 0), 0, True),
-    ((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP), MSG_FASTOPEN, False),  # a connect
-    ((socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP), 0, False),  # the address is used
-    ((socket.AF_INET6, socket.SOCK_DGRAM, 0), 0, False),
-    ((socket.AF_INET, socket.SOCK_STREAM, 132), 0, False),  # SCTP one-to-one still takes addresses
-    ((socket.AF_UNIX, socket.SOCK_STREAM, 0), 0, True),  # refused by the kernel with an address
-    ((socket.AF_UNIX, socket.SOCK_SEQPACKET, 0), 0, True),  # address ignored
-    ((socket.AF_UNIX, socket.SOCK_DGRAM, 0), 0, False),
-    ((AF_NETLINK, socket.SOCK_RAW, 0), 0, True),  # can only name netlink peers
-])
-def test_the_kernel_runs_a_send_only_where_no_address_can_matter(kind, flags, kernel):
-    assert _kernel_may_send(kind, flags) is kernel
 
 
 class _Sock:
