@@ -35,6 +35,7 @@ ENTER_ALT_SCREEN = b"\x1b[?1049h"
 # Switches between the main and the alternate screen, as full-screen programs write them.
 _ALT_SCREEN = re.compile(rb"\x1b\[\?(?:1049|1047|47)([hl])")
 _TAIL = 8  # a switch split across two reads is still seen
+TIOCGSID = 0x5429  # the session of a terminal (not in Python's termios)
 REDRAW_PAUSE = 0.05  # between the two sizes of the wiggle, so the agent sees a change
 
 
@@ -205,6 +206,14 @@ class TerminalProxy:
         return True
 
     def _hang_up(self) -> None:
+        """What the kernel does when a terminal hangs up: SIGHUP, then SIGCONT,
+        to the session leader and the foreground group. (Closing the master
+        alone would not: the sandbox's init, cloned from jail, holds a copy.)"""
+        with contextlib.suppress(OSError):
+            session = struct.unpack("i", fcntl.ioctl(self.master, TIOCGSID, b"\0" * 4))[0]
+            for target in {session, -os.tcgetpgrp(self.master)}:
+                os.kill(target, signal.SIGHUP)
+                os.kill(target, signal.SIGCONT)
         with self._lock:
             master, self.master = self.master, -1
         os.close(master)

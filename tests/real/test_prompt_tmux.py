@@ -117,6 +117,19 @@ def test_the_proxy_holds_the_agents_screen_and_gives_it_back(proxied):
     assert b"got two" in _read_for(person, b"got two")
 
 
+def test_when_jails_terminal_hangs_up_the_agents_session_hears_it(proxied):
+    proxy, person, agent = proxied
+    assert b"ready" in _read_for(person, b"ready")
+    held_elsewhere = os.dup(proxy.master)  # as the sandbox's init, cloned from jail, holds one
+    try:
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, person)  # jail's terminal goes away (the fixture closes the number later)
+        os.close(null)
+        assert agent.wait(timeout=30) == -signal.SIGHUP
+    finally:
+        os.close(held_elsewhere)
+
+
 class Terminal:
     """One tmux server of the test's own, one 80x24 window running `command`."""
 
@@ -347,3 +360,15 @@ def test_with_stderr_redirected_the_agent_keeps_jails_stdio(world, terminal):
     jails_tty = terminal.tmux("list-panes", "-F", "#{pane_tty}").strip()
     assert "to-stderr" in own and jails_tty not in own  # on a pty of jail's
     assert errors.read_text() == "to-stderr\n" and jails_tty in redirected  # as without jail
+
+
+@needs_tmux
+def test_when_jails_terminal_goes_away_so_does_the_agent(world, terminal):
+    marker = f"hangup-{uuid.uuid4().hex[:6]}"
+    command = [sys.executable, "-m", "jail", "run", "--", "python3", "-c",
+               "import time\nprint('waiting', flush=True)\nwhile True: time.sleep(1)", marker]
+    terminal.start(world.workspace, command)
+    assert "waiting" in terminal.wait_for("waiting")
+    assert processes_with(marker)
+    terminal.close()  # the terminal hangs up
+    wait_until(lambda: not processes_with(marker), timeout=30)
