@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -39,12 +38,6 @@
 
 #ifndef SYS_openat2
 #define SYS_openat2 437
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
 #endif
 #ifndef RESOLVE_NO_MAGICLINKS
 #define RESOLVE_NO_MAGICLINKS 0x02
@@ -61,7 +54,6 @@
 #define NR_FSTAT 5
 #define NR_NEWFSTATAT 262
 #define NR_STATX 332
-#define PIDFD_THREAD O_EXCL
 #define MAX_PROC_DEVS 4
 #define TABLE_SLOTS (1u << 18)        /* a power of two; 2 MiB of pointers */
 #define TABLE_LIMIT (TABLE_SLOTS / 2) /* cleared when this full: probes stay short */
@@ -326,17 +318,14 @@ static int fast_fdstat(struct jl_fast *f, int listener, const struct jl_notif *n
     int target = stat_target_fd(n);
     if (target < 0)
         return UP;
-    int pidfd = (int)syscall(SYS_pidfd_open, n->pid, PIDFD_THREAD);
-    if (pidfd < 0)
-        return UP;
-    int fd = (int)syscall(SYS_pidfd_getfd, pidfd, target, 0);
-    close(pidfd);
-    if (fd < 0)
-        return UP;  /* a bad fd: Python lets the kernel give the agent its EBADF */
+    /* stat through the thread's fd link: what the fd refers to, in one call
+     * (pidfd_open + pidfd_getfd + fstat + two closes cost ~2 µs more) */
+    char link[64];
     struct stat st;
-    int ok = fstat(fd, &st) == 0;
-    close(fd);
-    if (!ok || (S_ISREG(st.st_mode) && st.st_dev == f->memfd_dev))
+    snprintf(link, sizeof link, "/proc/%u/fd/%d", n->pid, target);
+    if (stat(link, &st) < 0)
+        return UP;  /* a bad fd: Python lets the kernel give the agent its EBADF */
+    if (S_ISREG(st.st_mode) && st.st_dev == f->memfd_dev)
         return UP;  /* a memfd may be one of jail's redacted copies: Python knows */
     jl_respond(listener, n->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
     __atomic_add_fetch(&f->stats_continued, 1, __ATOMIC_RELAXED);
