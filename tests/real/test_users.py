@@ -59,6 +59,7 @@ DROP = textwrap.dedent("""
     import jail.policy, jail.policy_context, jail.supervisor.loop, jail.supervisor.context
     import jail.supervisor.resolve, jail.supervisor.files, jail.supervisor.paths, jail.sandbox
     import jail.supervisor.execgate, ptrace.binding.func
+    import jail.terminal, jail.approve.terminal_prompt
     import encodings.idna, json, hashlib, difflib
     from jail.profile import builtin
     builtin.preload()
