@@ -190,7 +190,7 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
         supervisor.stop()
         return status
     finally:
-        if not sandbox.exited and sandbox.shim_pid:
+        if not sandbox.exited and sandbox.listener is not None:  # started, and not (yet) ended
             sandbox.kill()
             sandbox.wait_exit()
         if writeback is not None:
