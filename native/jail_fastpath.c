@@ -289,8 +289,14 @@ static int fast_open(struct jl_fast *f, int listener, const struct jl_notif *n)
         answer_error(f, listener, n->id, errno);
         goto out;
     }
-    jl_addfd_send(listener, n->id, fd, (flags & O_CLOEXEC) ? O_CLOEXEC : 0);
+    int rc = jl_addfd_send(listener, n->id, fd, (flags & O_CLOEXEC) ? O_CLOEXEC : 0);
     close(fd);
+    if (rc < 0 && rc != -ENOENT && rc != -ESRCH) {
+        /* Not installed (EMFILE: the agent's fd table is full): the syscall
+         * still needs its answer, as Python gives it. */
+        answer_error(f, listener, n->id, -rc);
+        goto out;
+    }
     __atomic_add_fetch(&f->opens_served, 1, __ATOMIC_RELAXED);
 out:
     close(obj);

@@ -111,3 +111,22 @@ def test_a_denied_file_is_denied_and_recorded_every_time(world):
     denials = [r for r in records if r.get("event") == "file" and r.get("verdict") == "deny"
                and r.get("target") == str(world.ssh_key)]
     assert len(denials) == 3  # a denial is never cached and always recorded
+
+
+def test_an_open_with_no_free_fd_is_answered_emfile_not_left_waiting(world):
+    (world.workspace / "clean.txt").write_text(CLEAN)
+    result, served, _ = _run(world, """
+        import os, resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, (24, 24))
+        for _ in range(3):
+            os.close(os.open('clean.txt', os.O_RDONLY))
+        fds = []
+        try:
+            while True:
+                fds.append(os.open('clean.txt', os.O_RDONLY))
+        except OSError as error:
+            print('stopped', error.errno)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert served["opens_served"] >= 2
+    assert "stopped 24" in result.stdout  # EMFILE
