@@ -9,6 +9,8 @@ import errno
 import os
 import struct
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
 
 from jail._native import ffi, lib
 
@@ -113,7 +115,7 @@ class FastPath:
     file clean; C serves the same object at the same path, unchanged, again.
     """
 
-    ACCESS_BITS = {"read": 0, "write": 1}
+    ACCESS_BITS: Final = MappingProxyType({"read": 0, "write": 1})
 
     def __init__(self, proc_devs: frozenset[int], memfd_dev: int) -> None:
         devs = ffi.new("uint64_t[]", sorted(proc_devs) or [0])

@@ -16,7 +16,8 @@ ffibuilder.cdef((HERE / "jail_native.h").read_text() + (HERE / "jail_keywords.h"
 ffibuilder.set_source(
     "jail._native",
     '#include <stdint.h>\n#include "jail_native.h"\n#include "jail_keywords.h"',
-    sources=["native/jail_native.c", "native/jail_keywords.c", "native/jail_fastpath.c"],  # relative: setuptools refuses absolute paths
+    # relative paths: setuptools refuses absolute ones
+    sources=["native/jail_native.c", "native/jail_keywords.c", "native/jail_fastpath.c"],
     include_dirs=["native"],
     extra_compile_args=["-O2", "-std=gnu11", *WARNINGS],
 )

@@ -89,7 +89,8 @@ def test_the_same_file_under_another_name_gets_that_names_verdict(world):
     text = "MODE=dev-d8f7a6c5b4e3\n"
     (world.workspace / "clean.txt").write_text(text)
     (world.workspace / "app.values").hardlink_to(world.workspace / "clean.txt")
-    script = "for _ in range(3): print(open('clean.txt').read(), end='')\nprint(open('app.values').read(), end='')"
+    script = ("for _ in range(3): print(open('clean.txt').read(), end='')\n"
+              "print(open('app.values').read(), end='')")
     result = world.run("python3", "-c", script, args=("--profile", str(profile)))
     assert result.returncode == 0, result.stderr
     served = [r for r in world.audit_records() if r.get("event") == "fast-path"]
@@ -100,7 +101,7 @@ def test_the_same_file_under_another_name_gets_that_names_verdict(world):
 
 
 def test_a_denied_file_is_denied_and_recorded_every_time(world):
-    result, served, records = _run(world, f"""
+    result, _, records = _run(world, f"""
         for _ in range(3):
             try:
                 open({str(world.ssh_key)!r}).read()
