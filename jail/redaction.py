@@ -8,7 +8,8 @@ agent, and the session key that makes every placeholder unique per secret.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jail.errors import ProfileError
@@ -25,6 +26,10 @@ class Redaction:
     settings: RedactSettings
     always: RuleMatcher
     never: RuleMatcher
+    # jail's own catalogue and profiles, by exact identity (device, inode, size,
+    # mtime, ctime): a jail inside the sandbox must read its rule examples as
+    # written. Any change to such a file, or another file, is scanned as usual.
+    exempt: frozenset = field(default_factory=frozenset)
 
     @classmethod
     def from_settings(cls, settings: RedactSettings, *, home: Path, workspace: Path,
@@ -38,7 +43,7 @@ class Redaction:
                                error.hint) from None
         return cls(scanner, key or new_session_key(), settings,
                    RuleMatcher(settings.always, home=home, workspace=workspace),
-                   RuleMatcher(settings.never, home=home, workspace=workspace))
+                   RuleMatcher(settings.never, home=home, workspace=workspace), _own_files())
 
     def every_value(self, path: str) -> bool:
         """Every value in this file is a secret (e.g. **/.env*)."""
@@ -58,6 +63,22 @@ class Redaction:
     def other_environment(self, env: Mapping[str, str]) -> tuple[dict[str, str], list[EnvFinding]]:
         """Another process's environment as a sandboxed reader sees it: nothing passes through."""
         return redact_environment(env, (), self.key, scanner=self.scanner)
+
+
+def identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _own_files() -> frozenset:
+    from jail.profile.builtin import builtin_files
+
+    found = set()
+    for path in builtin_files():
+        try:
+            found.add(identity(os.stat(path)))
+        except OSError:
+            continue
+    return frozenset(found)
 
 
 def _known(settings: RedactSettings) -> set[str]:

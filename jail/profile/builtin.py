@@ -43,6 +43,13 @@ def _root() -> Traversable:
         return Path(__file__).resolve().parents[2] / "profiles"
 
 
+def builtin_files() -> list[Path]:
+    """The built-in profile and data files on disk (none when installed as a zip)."""
+    root = _root()
+    return [Path(str(entry)) for entry in root.iterdir()
+            if entry.name.endswith(".toml") and isinstance(entry, Path)] if isinstance(root, Path) else []
+
+
 def builtin_names() -> list[str]:
     return list(_scan_names())
 

@@ -124,6 +124,7 @@ class Context:
         self.notices = notices
         self.exec_gate = None  # set by the caller: jail.supervisor.execgate.ExecGate
         self.redactor = None   # set by the caller: jail.supervisor.redacted.Redactor
+        self.writeback = None  # set by the caller: jail.supervisor.writeback.WriteBack
         # JAIL_FAST_PATH=0 leaves every decision to Python (for measuring; no less safe).
         self.fast = (native.FastPath(view.proc_devs, native.memfd_device())
                      if os.environ.get("JAIL_FAST_PATH", "1") != "0" else None)
@@ -141,8 +142,6 @@ class Context:
         if st.st_dev in self.view.proc_devs or obj.path.startswith(CONTEXT_PREFIXES):
             return
         self.fast.remember(access.value, obj.path, st)
-
-        self.writeback = None  # set by the caller: jail.supervisor.writeback.WriteBack
 
     def check(self, req: Request, access: Access, path: str, st=None, foreign: bool = False) -> Verdict:
         """Ask the policy, write the audit record, raise Denied on a denial.

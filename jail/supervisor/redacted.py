@@ -117,7 +117,7 @@ class Redactor:
 
     def scanned(self, path: str, opath_fd: int, st: os.stat_result) -> Scanned:
         """The scan of the file behind opath_fd (cached by its identity)."""
-        if self.redaction.never_scanned(path):
+        if self.redaction.never_scanned(path) or _identity(st) in self.redaction.exempt:
             return CLEAN
         if path.startswith(("/proc/", "/sys/")):
             # Pseudo files change without a new identity: scan each open afresh.
