@@ -5,6 +5,7 @@ server too, so a connection that slipped through would be seen arriving."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -616,8 +617,10 @@ def test_an_asked_connect_waits_for_jail_approve(world, servers, answer, connect
 
     server = servers()
     with_profile(world, f'[network]\nask = ["127.0.0.1:{server.port}"]\n')
+    # The prompt on jail's terminal shows this code: the result printed must
+    # not appear in it as written ('RESULT', 'x' prints as "RESULT x").
     code = (f"import socket\ns = socket.socket()\ntry:\n    s.connect(('127.0.0.1', {server.port}))\n"
-            "    print('result=connected')\nexcept OSError as e:\n    print('result=refused', e.errno)\n")
+            "    print('RESULT', 'connected')\nexcept OSError as e:\n    print('RESULT', 'refused', e.errno)\n")
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(world.workspace)
@@ -632,10 +635,10 @@ def test_an_asked_connect_waits_for_jail_approve(world, servers, answer, connect
         answered = subprocess.run(approve, env=world.env, capture_output=True, text=True, timeout=30,
                                   check=False)
         assert answered.returncode == 0, answered.stderr
-        seen = _read_until(fd, rb"result=\w+", b"")
+        seen = _read_until(fd, rb"RESULT \w+", b"")
     finally:
         os.waitpid(pid, 0)
-    assert (b"result=connected" in seen) == connected, seen
+    assert re.search(rb"RESULT (\w+)", seen).group(1) == (b"connected" if connected else b"refused"), seen
     assert server.hits == (1 if connected else 0)
     record = next(r for r in connects(world) if r["port"] == server.port)
     assert record["verdict"] == ("allow" if connected else "deny")
