@@ -13,7 +13,6 @@ from jail import __version__, native, state
 from jail.errors import CommandNotFound, ExitCode, JailError, SupervisorFailed, UsageError
 from jail.sandbox import FORWARDED, SI_KERNEL, WAITED, Sandbox, SandboxSpec, choose_namespaces, exit_code_of
 
-APPROVAL_TIMEOUT = 120.0  # seconds a paused command waits for a person before the fallback (deny)
 
 
 def add_parser(sub) -> None:
@@ -167,7 +166,7 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
                       Notices(stream=terminal.messages if terminal else None, enabled=not quiet))
         ctx.redactor = Redactor(redaction)
         ctx.writeback = writeback = WriteBack(ctx.redactor, audit, ctx.notices.tell, _backups(audit.session_id))
-        broker = _broker(audit, project)
+        broker = _broker(audit, project, policy.profile.approval)
         server = ApprovalServer(broker).start()
         if terminal:
             prompter = TerminalPrompter(broker, terminal, ctx.notices.tell).start()
@@ -209,16 +208,18 @@ def _backups(session: str) -> Path:
     return state.state_dir(os.environ, Path.home()) / "backups" / session
 
 
-def _broker(audit, project: dict[Path, bytes]):
-    """The session's approvals. Without a terminal no one will answer unless
-    `jail approve` is already watching: the fallback (deny) applies at once and
-    CI never hangs. "always" edits the project profile and re-pins its trust."""
+def _broker(audit, project: dict[Path, bytes], approval):
+    """The session's approvals: the profile's [approval] timeout and fallback
+    (deny unless the person's own profile says otherwise). Without a terminal
+    no one will answer unless `jail approve` is already watching: the fallback
+    applies at once and CI never hangs. "always" edits the project profile and
+    re-pins its trust."""
     from jail.approve.broker import Broker
     from jail.approve.grants import always_writer
     from jail.commands.trust import has_terminal
 
-    return Broker(audit.session_id, timeout=APPROVAL_TIMEOUT, fallback="deny",
-                  attach_grace=APPROVAL_TIMEOUT if has_terminal() else 0,
+    return Broker(audit.session_id, timeout=approval.timeout, fallback=approval.fallback,
+                  attach_grace=approval.timeout if has_terminal() else 0,
                   profile_path=next(iter(project), None), write_always=always_writer(project, audit.record))
 
 

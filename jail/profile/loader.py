@@ -35,6 +35,7 @@ from jail.profile.discover import (
     user_base_path,
 )
 from jail.profile.model import (
+    ApprovalSettings,
     NET_DEFAULTS,
     REDACT_LOOSENING,
     ExecRule,
@@ -195,7 +196,22 @@ def merge(files: Sequence[ParsedFile], workspace: Path) -> Profile:
         exec_rules=tuple(exec_rules),
         redact=redact,
         network=merge_network(files),
+        approval=merge_approval(files),
     )
+
+
+def merge_approval(files: Sequence[ParsedFile]) -> ApprovalSettings:
+    """The last layer that sets a value wins; "allow" when no one answers is
+    refused in a project profile (refuse_loosening), so it can only come from
+    the person's own files or a built-in."""
+    settings = ApprovalSettings()
+    for parsed in files:
+        approval = parsed.approval
+        if approval.timeout is not None:
+            settings = replace(settings, timeout=approval.timeout, timeout_where=approval.timeout_where)
+        if approval.fallback is not None:
+            settings = replace(settings, fallback=approval.fallback, fallback_where=approval.fallback_where)
+    return settings
 
 
 def merge_network(files: Sequence[ParsedFile]) -> NetworkSettings:
@@ -231,6 +247,11 @@ def refuse_loosening(untrusted: Iterable[ParsedFile]) -> None:
                     raise ProfileError(
                         f'[[redact.rule]] "{rule.id}" would replace the built-in rule of that name, '
                         "and a project profile may only add to redaction", hint="give it an id of its own")
+        if parsed.approval.fallback == "allow":
+            source, _, line = parsed.approval.fallback_where.rpartition(":")
+            raise ProfileError('[approval] when_no_one_answers = "allow" would run what no one approved, '
+                               "and a project profile may not choose that", source, int(line or 0) or None,
+                               hint="put it in your own ~/.config/jail/jail.toml")
         for rule in parsed.redact.entries():
             if rule.kind in REDACT_LOOSENING:
                 key = rule.kind.split(".", 1)[1]

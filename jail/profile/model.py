@@ -96,6 +96,21 @@ class NetworkSettings:
     default_where: str = ""  # file:line of the layer that set it
 
 
+APPROVAL_TIMEOUT = 120.0  # seconds a paused request waits for a person
+APPROVAL_FALLBACKS = ("deny", "allow")
+
+
+@dataclass(frozen=True)
+class ApprovalSettings:
+    """[approval]: how long a paused request waits, and what applies when no
+    one answers in time (or no one can: no terminal, no `jail approve`)."""
+
+    timeout: float = APPROVAL_TIMEOUT
+    fallback: str = "deny"
+    timeout_where: str = ""  # file:line that set it; "" for jail's default
+    fallback_where: str = ""
+
+
 @dataclass(frozen=True)
 class Profile:
     """The effective, merged rules for one session."""
@@ -110,6 +125,7 @@ class Profile:
     exec_rules: tuple[ExecRule, ...] = ()  # every layer's [exec] rules, base first
     redact: RedactSettings = RedactSettings()
     network: NetworkSettings = NetworkSettings()
+    approval: ApprovalSettings = ApprovalSettings()
 
     def rules(self) -> tuple[Rule, ...]:
         """The file rules (exec rules are in `exec_rules`)."""

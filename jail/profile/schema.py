@@ -22,6 +22,7 @@ from jail.execrules.pattern import PatternError, parse_pattern
 from jail.profile.globs import GLOB_CHARS, GlobError, check_glob, has_glob_chars
 from jail.profile.locate import KeyPath, line_of, locate
 from jail.profile.model import (
+    APPROVAL_FALLBACKS,
     DENY,
     EXEC_ALLOW,
     EXEC_ASK,
@@ -41,7 +42,7 @@ from jail.profile.model import (
     Rule,
 )
 
-TOP_KEYS = ("extends", "description", "workspace", "files", "exec", "redact", "network")
+TOP_KEYS = ("extends", "description", "workspace", "files", "exec", "redact", "network", "approval")
 SECTION_KEYS = {"workspace": ("writable",), "files": ("deny", "read_only", "readable")}
 RULE_KEYS = ("path", "reason", "match", "no_match")
 EXEC_KEYS = ("catalogue", "deny", "ask", "allow")
@@ -49,7 +50,10 @@ EXEC_RULE_KEYS = ("command", "reason", "when", "match", "no_match", "sha256")
 EXEC_KIND_OF = {"deny": EXEC_DENY, "ask": EXEC_ASK, "allow": EXEC_ALLOW}
 # Sections the design describes but this version does not enforce. Rejecting
 # them beats ignoring them: a person who writes [network] expects it to work.
-RESERVED = {(): ("approval",), ("files",): ("redact",)}
+RESERVED = {("files",): ("redact",)}
+APPROVAL_KEYS = ("timeout", "when_no_one_answers")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h)?\Z")
+_UNIT = {None: 1, "s": 1, "m": 60, "h": 3600}
 REDACT_KEYS = ("passthrough", "always", "never", "disable", "rule")
 REDACT_ENTRY_KEYS = {"passthrough": "name", "disable": "id"}  # the table form's main key
 _ENV_NAME_GLOB = re.compile(r"[A-Za-z_*?\[\]!][A-Za-z0-9_*?\[\]!-]*\Z")
@@ -73,6 +77,16 @@ class CombinedProfileError(ProfileError):
 
 
 @dataclass(frozen=True)
+class ParsedApproval:
+    """One file's [approval] values; None where the file does not say."""
+
+    timeout: float | None = None
+    fallback: str | None = None
+    timeout_where: str = ""
+    fallback_where: str = ""
+
+
+@dataclass(frozen=True)
 class ParsedFile:
     """One profile file, checked, before `extends` is followed."""
 
@@ -89,6 +103,7 @@ class ParsedFile:
     catalogue_line: int = 0
     redact: RedactSettings = RedactSettings()
     network: NetworkSettings = NetworkSettings()
+    approval: ParsedApproval = ParsedApproval()
 
 
 def parse_text(text: str, source: str, path: Path | None = None) -> ParsedFile:
@@ -176,13 +191,43 @@ class _Checker:
         exec_rules, catalogue = self.check_exec()
         redact = self.check_redact()
         network = check_network(self)
+        approval = self.check_approval()
         if self.errors:
             raise self.errors[0] if len(self.errors) == 1 else CombinedProfileError(self.errors)
         return ParsedFile(self.source, self.path, extends, description,
                           rules[WRITABLE] or (), rules[DENY] or (), rules[READ_ONLY] or (),
                           rules[READABLE], exec_rules, catalogue,
                           line_of(self.positions, ("exec", "catalogue")) if catalogue else 0, redact,
-                          network)
+                          network, approval)
+
+    # -- [approval] --------------------------------------------------------------
+
+    def check_approval(self) -> ParsedApproval:
+        table = self.data.get("approval", {})
+        if not isinstance(table, dict):
+            self.error(f'"approval" must be a table ([approval]), not {type_name(table)}', ("approval",))
+            return ParsedApproval()
+        self.check_keys(("approval",), table, APPROVAL_KEYS)
+        timeout = fallback = None
+        if "timeout" in table:
+            value, at = table["timeout"], ("approval", "timeout")
+            found = _DURATION.match(value.strip()) if isinstance(value, str) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                timeout = float(value)
+            elif found:
+                timeout = float(found.group(1)) * _UNIT[found.group(2)]
+            if timeout is None or not 0 < timeout <= 7 * 24 * 3600:
+                self.error(f'"approval.timeout" must be a duration such as "120s", "5m" or 90, '
+                           f'not {value!r}', at)
+                timeout = None
+        if "when_no_one_answers" in table:
+            value, at = table["when_no_one_answers"], ("approval", "when_no_one_answers")
+            if value not in APPROVAL_FALLBACKS:
+                self.error(f'"approval.when_no_one_answers" must be "deny" or "allow", not {value!r}', at)
+            else:
+                fallback = value
+        where = {key: f"{self.source}:{self.line(('approval', key))}" for key in APPROVAL_KEYS if key in table}
+        return ParsedApproval(timeout, fallback, where.get("timeout", ""), where.get("when_no_one_answers", ""))
 
     # -- [redact] ----------------------------------------------------------------
 

@@ -89,6 +89,30 @@ def test_jail_approve_in_another_terminal_answers(world, terraform, answer, ran)
     assert [a["decision"]["answerer"].split(" (")[0] for a in answers] == ["jail approve"]
 
 
+def test_the_profiles_timeout_falls_back_to_deny(world, terraform):
+    """A person is there (jail has a terminal, its prompt is up) but does not
+    answer: after the profile's [approval] timeout the fallback denies."""
+    (world.workspace / "jail.toml").write_text('[approval]\ntimeout = "2s"\nwhen_no_one_answers = "deny"\n')
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(world.workspace)
+        os.execve(sys.executable, [sys.executable, "-m", "jail", "run", "--trust-project", "--",
+                                   "bash", "-c", SCRIPT], world.env)
+    seen = _read_until(fd, rb"after=\d+", b"", timeout=60)
+    os.waitpid(pid, 0)
+    assert b"after=137" in seen and b"TERRAFORM RAN: destroy" not in seen, seen
+    answers = [r for r in world.audit_records() if r.get("event") == "approval-answer"]
+    assert answers and answers[0]["decision"]["answer"] == "deny"
+    assert answers[0]["decision"]["answerer"] == "timeout"
+
+
+def test_a_project_profile_cannot_make_silence_an_allow(world, terraform):
+    (world.workspace / "jail.toml").write_text('[approval]\nwhen_no_one_answers = "allow"\n')
+    result = world.run("bash", "-c", SCRIPT, args=("--trust-project",))
+    assert result.returncode == 2 and "jail.toml:2:" in result.stderr
+    assert "TERRAFORM RAN" not in result.stdout
+
+
 def test_the_agent_cannot_reach_its_own_approval_socket(world):
     script = ("import os, socket, glob\n"
               "from jail.approve.server import socket_dir\n"

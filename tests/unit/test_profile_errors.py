@@ -47,7 +47,9 @@ CASES = [
     ("[redact]\ndisable = [3]\n", 2, 'each "redact.disable" entry must be a non-empty string', None),
     ("[[redact.rule]]\nid = 'acme'\ndescription = 'x'\nkeywords = ['acme']\nregex = '('\n", 2,
      'rule "acme": regex does not compile', None),
-    ("[approval]\ntimeout = '120s'\n", 1, "[approval] is not supported yet", None),
+    ("[approval]\ntimeout = 'soon'\n", 2, '"approval.timeout" must be a duration', None),
+    ("[approval]\nwhen_no_one_answers = 'ask'\n", 2, 'must be "deny" or "allow"', None),
+    ("[approval]\ntimout = 5\n", 2, 'unknown key "timout" in [approval]', 'did you mean "timeout"?'),
     ("[files]\n\nredact = ['**/.env*']\n", 3, '"files.redact" is not supported yet', None),
     ("[workspace]\nwritable = '.'\n", 2, '"workspace.writable" must be an array of paths, not a string',
      "write writable = "),
@@ -96,11 +98,11 @@ def test_error_names_file_line_and_what_is_wrong(tmp_path: Path, text: str, line
 
 
 def test_every_problem_in_a_file_is_listed(tmp_path: Path) -> None:
-    text = "[workspace]\nwrtable = []\n[files]\ndeny = ['/a/[']\n[approval]\n"
+    text = "[workspace]\nwrtable = []\n[files]\ndeny = ['/a/[']\n[approval]\ntimeout = -1\n"
     with pytest.raises(CombinedProfileError) as caught:
         load(tmp_path, text)
     lines = sorted(error.line for error in caught.value.errors)
-    assert lines == [2, 4, 5]
+    assert lines == [2, 4, 6]
     assert "(and 2 more problems)" in str(caught.value)
 
 

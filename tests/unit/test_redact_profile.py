@@ -138,3 +138,15 @@ def test_the_agents_own_package_keeps_its_key(tmp_path):
     assert scrubber.is_agent_program("/usr/bin/node")
     assert not scrubber.is_agent_program("/usr/bin/bash")
     assert not scrubber.is_agent_program(str(package) + "-evil/x")
+
+
+def test_approval_section_merges_last_wins_and_allow_only_from_the_base(tmp_path):
+    loaded = _load(tmp_path, base='[approval]\ntimeout = "5m"\nwhen_no_one_answers = "allow"\n',
+                   project='[approval]\ntimeout = 30\n')
+    approval = loaded.profile.approval
+    assert (approval.timeout, approval.fallback) == (30.0, "allow")
+    assert approval.timeout_where.endswith("jail.toml:2") and approval.fallback_where.endswith("jail.toml:3")
+    assert _load(tmp_path / "b").profile.approval.fallback == "deny"
+    with pytest.raises(ProfileError, match="may not choose that") as caught:
+        _load(tmp_path / "c", project='[approval]\nwhen_no_one_answers = "allow"\n')
+    assert caught.value.line == 2
