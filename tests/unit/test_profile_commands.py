@@ -147,6 +147,6 @@ def test_trust_with_nothing_to_trust(tmp_path: Path, monkeypatch, capsys) -> Non
 
 
 def test_an_invalid_profile_is_a_jail_error_elsewhere(project: Path) -> None:
-    (project / "jail.toml").write_text("[approval]\n")
-    with pytest.raises(JailError, match=r"jail\.toml:1: \[approval\] is not supported yet"):
+    (project / "jail.toml").write_text("[approval]\ntimeout = 'soon'\n")
+    with pytest.raises(JailError, match=r"jail\.toml:2: \"approval\.timeout\" must be a duration"):
         jail("explain", "read", "x")
