@@ -100,7 +100,8 @@ def _serve_redacted(ctx: Context, req: Request, obj: Resolved, flags: int) -> bo
             # Written in place: the real content is kept and the secrets are
             # put back when the writer closes it (writeback.py).
             ctx.writeback.watch(obj.path, obj.fd)
-            return False
+            _open_write_only(ctx, req, obj, flags)
+            return True
         # A read-write open would read the real bytes; a rename over the file
         # (sed -i, editors) is restored instead, see paths._rename.
         raise Denied(redaction_write_verdict())
@@ -115,7 +116,8 @@ def _serve_written_back(ctx: Context, req: Request, obj: Resolved, flags: int) -
     read-write open is refused."""
     access = flags & os.O_ACCMODE
     if access == os.O_WRONLY:
-        return False
+        _open_write_only(ctx, req, obj, flags)
+        return True
     if access != os.O_RDONLY:
         raise Denied(redaction_write_verdict())
     snapshot = ctx.redactor.snapshot(obj.path, obj.fd)
@@ -123,6 +125,14 @@ def _serve_written_back(ctx: Context, req: Request, obj: Resolved, flags: int) -
         ctx.record_redaction(req, obj.path, snapshot)
     _inject(ctx, req, ctx.redactor.reopen(snapshot), flags)
     return True
+
+
+def _open_write_only(ctx: Context, req: Request, obj: Resolved, flags: int) -> None:
+    """The real file, write-only, answered here and never remembered for the C
+    fast path: its table does not tell write-only from read-write, and a
+    read-write open of this file must stay refused."""
+    _inject(ctx, req, os.open(f"/proc/self/fd/{obj.fd}", (flags & ~_STRIP_ON_REOPEN) | os.O_CLOEXEC | os.O_NOCTTY),
+            flags)
 
 
 def redaction_write_verdict() -> Verdict:

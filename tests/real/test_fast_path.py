@@ -131,3 +131,22 @@ def test_an_open_with_no_free_fd_is_answered_emfile_not_left_waiting(world):
     assert result.returncode == 0, result.stderr
     assert served["opens_served"] >= 2
     assert "stopped 24" in result.stdout  # EMFILE
+
+
+def test_a_write_only_open_of_a_secret_file_never_makes_a_read_write_one_fast(world):
+    """`>>` on a secret-bearing file is allowed (its secrets are restored on
+    close); a read-write open of it must still be refused, however often the
+    write-only open was made before."""
+    token = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    (world.workspace / ".env").write_text(f"GITHUB_TOKEN={token}\n")
+    script = ("import os\n"
+              "w = os.open('.env', os.O_WRONLY)\n"
+              "try:\n"
+              "    rw = os.open('.env', os.O_RDWR)\n"
+              "    print(os.read(rw, 200))\n"
+              "except PermissionError:\n"
+              "    print('refused')\n")
+    result = world.run("python3", "-c", script)
+    assert token not in result.stdout and token not in result.stderr
+    assert "refused" in result.stdout, result.stderr
+    assert (world.workspace / ".env").read_text() == f"GITHUB_TOKEN={token}\n"
