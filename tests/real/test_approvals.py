@@ -81,7 +81,7 @@ def test_jail_approve_in_another_terminal_answers(world, terraform, answer, ran)
     answered = subprocess.run([sys.executable, "-m", "jail", "approve", "--answer", waiting["id"], answer],
                               env=world.env, capture_output=True, text=True, timeout=30)
     assert answered.returncode == 0, answered.stderr
-    seen = _read_until(fd, rb"after=\d+", seen)
+    seen = _read_until(fd, rb"after=\d+\r?\n", seen)
     os.waitpid(pid, 0)
     assert (b"TERRAFORM RAN: destroy" in seen) == ran, seen
     assert (b"after=0" in seen) == ran
@@ -98,7 +98,7 @@ def test_the_profiles_timeout_falls_back_to_deny(world, terraform):
         os.chdir(world.workspace)
         os.execve(sys.executable, [sys.executable, "-m", "jail", "run", "--trust-project", "--",
                                    "bash", "-c", SCRIPT], world.env)
-    seen = _read_until(fd, rb"after=\d+", b"", timeout=60)
+    seen = _read_until(fd, rb"after=\d+\r?\n", b"", timeout=60)
     os.waitpid(pid, 0)
     assert b"after=137" in seen and b"TERRAFORM RAN: destroy" not in seen, seen
     answers = [r for r in world.audit_records() if r.get("event") == "approval-answer"]

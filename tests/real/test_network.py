@@ -635,7 +635,7 @@ def test_an_asked_connect_waits_for_jail_approve(world, servers, answer, connect
         answered = subprocess.run(approve, env=world.env, capture_output=True, text=True, timeout=30,
                                   check=False)
         assert answered.returncode == 0, answered.stderr
-        seen = _read_until(fd, rb"RESULT \w+", b"")
+        seen = _read_until(fd, rb"RESULT \w+\r?\n", b"")
     finally:
         os.waitpid(pid, 0)
     assert re.search(rb"RESULT (\w+)", seen).group(1) == (b"connected" if connected else b"refused"), seen
