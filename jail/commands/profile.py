@@ -69,6 +69,17 @@ def show(args: argparse.Namespace) -> int:
         for attribute, _heading, _meaning in CATEGORIES:
             rules = getattr(profile, attribute)
             data[attribute] = None if rules is None else [rule_json(rule) for rule in rules]
+        data["network"] = {"default": profile.network.default or "ask",
+                           "default_where": profile.network.default_where,
+                           "rules": [{**rule_json(rule), "kind": rule.kind, "unix": rule.unix}
+                                     for rule in profile.network.rules]}
+        data["redact"] = {key: [rule_json(rule) for rule in getattr(profile.redact, key)]
+                          for key in ("passthrough", "always", "never", "disable")}
+        data["redact"]["rules"] = [{"id": rule.id, "where": rule.where} for rule in profile.redact.rules]
+        data["approval"] = {"timeout": profile.approval.timeout, "when_no_one_answers": profile.approval.fallback,
+                            "timeout_where": profile.approval.timeout_where,
+                            "fallback_where": profile.approval.fallback_where}
+        data["exec_rules"] = len(profile.exec_rules)
         print(json.dumps(data, indent=2))
         return ExitCode.OK
     print(f"workspace  {display_path(profile.workspace, home)}")
@@ -93,4 +104,37 @@ def show(args: argparse.Namespace) -> int:
             where = display_path(rule.where, home)
             reason = f"  # {rule.reason}" if rule.reason else ""
             print(f"  {rule.pattern:<{width}}  {where}{reason}")
+    _show_sections(profile, home)
     return ExitCode.OK
+
+
+def _rule_lines(rules, home: Path, label=lambda rule: rule.pattern) -> None:
+    if not rules:
+        print("  (none)")
+    width = max((len(label(rule)) for rule in rules), default=0)
+    for rule in rules:
+        reason = f"  # {rule.reason}" if rule.reason else ""
+        print(f"  {label(rule):<{width}}  {display_path(rule.where, home)}{reason}")
+
+
+def _show_sections(profile, home: Path) -> None:
+    """[network], [redact], [approval] and a count of [exec] rules."""
+    network = profile.network
+    default_where = f" ({display_path(network.default_where, home)})" if network.default_where else ""
+    verdict = {"ask": "asked", "allow": "allowed", "deny": "denied"}[network.default or "ask"]
+    print(f"\nnetwork: connections are {verdict} unless a rule says otherwise"
+          f"{default_where}; deny beats ask beats allow")
+    _rule_lines(network.rules, home,
+                lambda rule: f"{rule.kind.split('.')[-1]:<5} {'unix ' if rule.unix else ''}{rule.pattern}")
+    redact = profile.redact
+    print("\nredact: every file read is scanned; these tune it")
+    entries = [*redact.passthrough, *redact.always, *redact.never, *redact.disable]
+    _rule_lines(entries, home, lambda rule: f"{rule.kind.split('.')[-1]:<11} {rule.pattern}")
+    for rule in redact.rules:
+        print(f"  rule        {rule.id}  {display_path(rule.where, home)}")
+    approval = profile.approval
+    timeout_where = display_path(approval.timeout_where, home) if approval.timeout_where else "jail's default"
+    fallback_where = display_path(approval.fallback_where, home) if approval.fallback_where else "jail's default"
+    print(f"\napproval: a paused command waits {approval.timeout:g} s ({timeout_where}); "
+          f"then, or when no one can answer: {approval.fallback} ({fallback_where})")
+    print(f"\nexec: {len(profile.exec_rules)} rules (`jail explain exec -- COMMAND` shows which decides)")

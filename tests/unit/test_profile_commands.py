@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -106,6 +107,24 @@ def test_profile_show_json(project: Path, capsys) -> None:
     assert data["workspace"] == str(project)
     assert data["readable"] and data["deny"][0]["where"].startswith("default.toml:")
     assert "/var/tmp" not in data["writable_roots"]
+
+
+def test_profile_show_lists_network_redact_approval_and_exec(project: Path, capsys) -> None:
+    (project / "jail.toml").write_text('[network]\nallow = ["github.com:443"]\n[redact]\nalways = ["*.conf"]\n'
+                                       '[approval]\ntimeout = "30s"\n')
+    assert jail("profile", "show") == ExitCode.OK
+    out = capsys.readouterr().out
+    assert "network: connections are asked unless a rule says otherwise" in out
+    assert next(line for line in out.splitlines() if "github.com:443" in line).endswith(f"{project}/jail.toml:2")
+    assert "deny  unix /var/run/docker.sock" in out
+    assert next(line for line in out.splitlines() if "*.conf" in line).lstrip().startswith("always ")
+    assert f"waits 30 s ({project}/jail.toml:6)" in out and "deny (jail's default)" in out
+    assert re.search(r"\nexec: [1-9]\d* rules", out)  # the destructive catalogue the default includes
+    assert jail("profile", "show", "--json") == ExitCode.OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["approval"]["timeout"] == 30.0 and data["redact"]["always"][0]["pattern"] == "*.conf"
+    assert any(rule["pattern"] == "github.com:443" and rule["kind"] == "network.allow"
+               for rule in data["network"]["rules"])
 
 
 def test_profile_list(project: Path, capsys) -> None:
