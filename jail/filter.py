@@ -41,7 +41,8 @@ def build_filter() -> bytes:
             if cond.differs:  # libseccomp's NE compares the whole argument
                 flt.add_rule(action, row.nr, pyseccomp.Arg(cond.index, pyseccomp.NE, cond.value))
             else:
-                flt.add_rule(action, row.nr, pyseccomp.Arg(cond.index, pyseccomp.MASKED_EQ, cond.mask, cond.value))
+                flt.add_rule(action, row.nr,
+                             pyseccomp.Arg(cond.index, pyseccomp.MASKED_EQ, cond.mask, cond.value))
     with tempfile.TemporaryFile() as out:
         flt.export_bpf(out)
         out.flush()

@@ -218,7 +218,7 @@ class Policy:
         early = self._jail_files(access, path)
         return early, self._profile_rules(access, path)
 
-    def _jail_files(self, access: Access, path: str) -> Verdict | None:
+    def _jail_files(self, access: Access, path: str) -> Verdict | None:  # noqa: PLR0911 (one guard per place)
         if _under(path, self._state):
             return _deny(self._state_rule)
         for private, rule in self._private:

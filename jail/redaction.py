@@ -7,8 +7,8 @@ agent, and the session key that makes every placeholder unique per secret.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 

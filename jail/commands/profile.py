@@ -76,7 +76,8 @@ def show(args: argparse.Namespace) -> int:
         data["redact"] = {key: [rule_json(rule) for rule in getattr(profile.redact, key)]
                           for key in ("passthrough", "always", "never", "disable")}
         data["redact"]["rules"] = [{"id": rule.id, "where": rule.where} for rule in profile.redact.rules]
-        data["approval"] = {"timeout": profile.approval.timeout, "when_no_one_answers": profile.approval.fallback,
+        data["approval"] = {"timeout": profile.approval.timeout,
+                            "when_no_one_answers": profile.approval.fallback,
                             "timeout_where": profile.approval.timeout_where,
                             "fallback_where": profile.approval.fallback_where}
         data["exec_rules"] = len(profile.exec_rules)
@@ -133,8 +134,9 @@ def _show_sections(profile, home: Path) -> None:
     for rule in redact.rules:
         print(f"  rule        {rule.id}  {display_path(rule.where, home)}")
     approval = profile.approval
-    timeout_where = display_path(approval.timeout_where, home) if approval.timeout_where else "jail's default"
-    fallback_where = display_path(approval.fallback_where, home) if approval.fallback_where else "jail's default"
+    default = "jail's default"
+    timeout_where = display_path(approval.timeout_where, home) if approval.timeout_where else default
+    fallback_where = display_path(approval.fallback_where, home) if approval.fallback_where else default
     print(f"\napproval: a paused command waits {approval.timeout:g} s ({timeout_where}); "
           f"then, or when no one can answer: {approval.fallback} ({fallback_where})")
     print(f"\nexec: {len(profile.exec_rules)} rules (`jail explain exec -- COMMAND` shows which decides)")

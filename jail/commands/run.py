@@ -14,7 +14,6 @@ from jail.errors import CommandNotFound, ExitCode, JailError, SupervisorFailed, 
 from jail.sandbox import FORWARDED, SI_KERNEL, WAITED, Sandbox, SandboxSpec, choose_namespaces, exit_code_of
 
 
-
 def add_parser(sub) -> None:
     p = sub.add_parser("run", help="run a command (an agent) under jail",
                        description="Run COMMAND under the seccomp supervisor, enforcing the profile. "
@@ -56,7 +55,7 @@ def _agent_layer(chosen: str | None, command: list[str], env: dict[str, str]) ->
             raise UsageError(f'unknown agent "{chosen}"',
                              hint="agents: " + ", ".join(a.profile for a in AGENTS) + ", or none")
         return chosen
-    found = shutil.which(command[0], path=env.get("PATH", os.defpath)) if "/" not in command[0] else command[0]
+    found = command[0] if "/" in command[0] else shutil.which(command[0], path=env.get("PATH", os.defpath))
     agent = detect_agent(command, os.path.realpath(found) if found else None)
     return agent.profile if agent else None
 
@@ -137,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: Path,
+def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: Path,  # noqa: PLR0915 (wiring, in order)
                redaction, project: dict[Path, bytes], proxy) -> int | None:
     from jail.approve.server import ApprovalServer
     from jail.approve.terminal_prompt import TerminalPrompter
@@ -145,11 +144,11 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
     from jail.supervisor.context import Context, Notices
     from jail.supervisor.envscrub import EnvScrubber
     from jail.supervisor.execgate import ExecGate, policy_decider
-    from jail.supervisor.redacted import Redactor
-    from jail.supervisor.writeback import WriteBack
     from jail.supervisor.loop import Supervisor
+    from jail.supervisor.redacted import Redactor
     from jail.supervisor.resolve import SandboxView
     from jail.supervisor.sockets import wire_network
+    from jail.supervisor.writeback import WriteBack
     from jail.terminal import TerminalProxy, has_own_terminal
 
     # On a terminal the agent gets a pty of jail's, so a prompt can take the screen.
@@ -165,7 +164,8 @@ def _supervise(spec: SandboxSpec, policy, audit, user, quiet: bool, workspace: P
         ctx = Context(listener, policy, audit, view,
                       Notices(stream=terminal.messages if terminal else None, enabled=not quiet))
         ctx.redactor = Redactor(redaction)
-        ctx.writeback = writeback = WriteBack(ctx.redactor, audit, ctx.notices.tell, _backups(audit.session_id))
+        ctx.writeback = writeback = WriteBack(ctx.redactor, audit, ctx.notices.tell,
+                                              _backups(audit.session_id))
         broker = _broker(audit, project, policy.profile.approval)
         server = ApprovalServer(broker).start()
         if terminal:

@@ -103,7 +103,8 @@ def _scanner(args: argparse.Namespace):
     home = Path.home()
     try:
         loaded = load_profile(cwd=Path.cwd(), home=home, env=os.environ)
-        redaction = Redaction.from_settings(loaded.profile.redact, home=home, workspace=loaded.profile.workspace)
+        redaction = Redaction.from_settings(loaded.profile.redact, home=home,
+                                            workspace=loaded.profile.workspace)
     except ProfileError as error:
         print(f"jail scan: {error}; scanning with the catalogue alone", file=sys.stderr)
         return Scanner.from_catalogue(disabled=frozenset(args.disable), max_bytes=max_bytes), None
@@ -172,7 +173,8 @@ def clean(text: str) -> str:
 
 def as_lines(scanner: Scanner, report: Report) -> Iterator[str]:
     for path, finding, shown in report.findings:
-        yield f"{clean(path)}:{finding.line}: {finding.rule_id} ({_describe(scanner, finding.rule_id)}) {shown}"
+        described = _describe(scanner, finding.rule_id)
+        yield f"{clean(path)}:{finding.line}: {finding.rule_id} ({described}) {shown}"
     for path, reason in report.unscanned:
         yield f"{clean(path)}: {reason}"
     files_with = len({path for path, _, _ in report.findings})

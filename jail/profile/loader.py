@@ -35,9 +35,9 @@ from jail.profile.discover import (
     user_base_path,
 )
 from jail.profile.model import (
-    ApprovalSettings,
     NET_DEFAULTS,
     REDACT_LOOSENING,
+    ApprovalSettings,
     ExecRule,
     LoadedProfile,
     NetworkSettings,

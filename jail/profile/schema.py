@@ -6,6 +6,7 @@ file are collected so `jail check` can list them together.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import shlex
@@ -101,9 +102,9 @@ class ParsedFile:
     exec_rules: tuple[ExecRule, ...] = ()
     catalogue: bool | None = None  # [exec] catalogue; None = key absent
     catalogue_line: int = 0
-    redact: RedactSettings = RedactSettings()
-    network: NetworkSettings = NetworkSettings()
-    approval: ParsedApproval = ParsedApproval()
+    redact: RedactSettings = dataclasses.field(default_factory=RedactSettings)
+    network: NetworkSettings = dataclasses.field(default_factory=NetworkSettings)
+    approval: ParsedApproval = dataclasses.field(default_factory=ParsedApproval)
 
 
 def parse_text(text: str, source: str, path: Path | None = None) -> ParsedFile:
@@ -226,8 +227,10 @@ class _Checker:
                 self.error(f'"approval.when_no_one_answers" must be "deny" or "allow", not {value!r}', at)
             else:
                 fallback = value
-        where = {key: f"{self.source}:{self.line(('approval', key))}" for key in APPROVAL_KEYS if key in table}
-        return ParsedApproval(timeout, fallback, where.get("timeout", ""), where.get("when_no_one_answers", ""))
+        where = {key: f"{self.source}:{self.line(('approval', key))}"
+                 for key in APPROVAL_KEYS if key in table}
+        return ParsedApproval(timeout, fallback, where.get("timeout", ""),
+                              where.get("when_no_one_answers", ""))
 
     # -- [redact] ----------------------------------------------------------------
 
@@ -240,7 +243,8 @@ class _Checker:
         paths = {key: self.check_rules(("redact", key), table[key]) if key in table else ()
                  for key in ("always", "never")}
         return RedactSettings(
-            passthrough=self.check_redact_names("passthrough", REDACT_PASSTHROUGH, table.get("passthrough", [])),
+            passthrough=self.check_redact_names("passthrough", REDACT_PASSTHROUGH,
+                                                table.get("passthrough", [])),
             always=paths["always"], never=paths["never"],
             disable=self.check_redact_names("disable", REDACT_DISABLE, table.get("disable", [])),
             rules=self.check_secret_rules(table.get("rule", [])),
@@ -258,18 +262,19 @@ class _Checker:
         for index, item in enumerate(value):
             here = (*at, index)
             reason = None
+            name = item
             if isinstance(item, dict):
                 self.check_keys(here, item, (main, "reason"))
                 reason = item.get("reason") if isinstance(item.get("reason"), str) else None
-                item = item.get(main)
-            if not isinstance(item, str) or not item:
+                name = item.get(main)
+            if not isinstance(name, str) or not name:
                 self.error(f'each "redact.{key}" entry must be a non-empty string or a table '
                            f'{{ {main} = "...", reason = "..." }}', here)
                 continue
-            if key == "passthrough" and not _ENV_NAME_GLOB.match(item):
+            if key == "passthrough" and not _ENV_NAME_GLOB.match(name):
                 self.error(f'"{item}" is not an environment variable name (globs * ? [] allowed)', here)
                 continue
-            rules.append(Rule(kind, item, self.source, self.line(here), reason))
+            rules.append(Rule(kind, name, self.source, self.line(here), reason))
         return tuple(rules)
 
     def check_secret_rules(self, value: Any) -> tuple:

@@ -114,4 +114,4 @@ class NativeKeywords:
         if self._lib.jl_kw_scan(self._handle, self._ffi.from_buffer(text), len(text), found) == 0:
             return []
         flags = self._ffi.buffer(found)[:]
-        return [word for word, hit in zip(self._words, flags) if hit]
+        return [word for word, hit in zip(self._words, flags, strict=True) if hit]

@@ -64,7 +64,8 @@ def package_root(executable: str) -> str | None:
 
 
 class EnvScrubber:
-    def __init__(self, passthrough: tuple[str, ...], agent_pid: int, agent_command: str | None = None) -> None:
+    def __init__(self, passthrough: tuple[str, ...], agent_pid: int,
+                 agent_command: str | None = None) -> None:
         self.passthrough = passthrough
         self.agent_pid = agent_pid
         self.agent_exe: str | None = None

@@ -12,7 +12,6 @@ is the agent's own.
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 import struct
@@ -43,7 +42,7 @@ def handle_fdstat(ctx: Context, req: Request) -> None:
     ctx.listener.respond(req.id, 0)
 
 
-def _redacted_copy(ctx: Context, req: Request) -> tuple[os.stat_result, int, int] | None:
+def _redacted_copy(ctx: Context, req: Request) -> tuple[os.stat_result, int, int] | None:  # noqa: PLR0911
     if ctx.redactor is None or not ctx.redactor.has_copies():
         return None
     if req.syscall.name != "fstat":

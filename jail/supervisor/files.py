@@ -131,8 +131,8 @@ def _open_write_only(ctx: Context, req: Request, obj: Resolved, flags: int) -> N
     """The real file, write-only, answered here and never remembered for the C
     fast path: its table does not tell write-only from read-write, and a
     read-write open of this file must stay refused."""
-    _inject(ctx, req, os.open(f"/proc/self/fd/{obj.fd}", (flags & ~_STRIP_ON_REOPEN) | os.O_CLOEXEC | os.O_NOCTTY),
-            flags)
+    reopen = (flags & ~_STRIP_ON_REOPEN) | os.O_CLOEXEC | os.O_NOCTTY
+    _inject(ctx, req, os.open(f"/proc/self/fd/{obj.fd}", reopen), flags)
 
 
 def redaction_write_verdict() -> Verdict:

@@ -200,12 +200,13 @@ class Redactor:
         out, findings = [], []
         for number, entry in enumerate(data.split(b"\0"), 1):
             name, sep, value = entry.decode("utf-8", "surrogateescape").partition("=")
+            shown = entry
             if sep:
                 redacted, found = self.redaction.other_environment({name: value})
                 if found:
-                    entry = f"{name}={redacted[name]}".encode("utf-8", "surrogateescape")
+                    shown = f"{name}={redacted[name]}".encode("utf-8", "surrogateescape")
                     findings.extend(Finding(f.rule_id, number, 0, 0) for f in found)
-            out.append(entry)
+            out.append(shown)
         return b"\0".join(out), findings
 
     def restore(self, path: str, new: bytes, original: bytes):

@@ -293,12 +293,13 @@ def _read_msghdr(ctx: Context, req: Request, addr: int, kind) -> _Message:
     data, total = [], 0
     vectors = native.read_bytes(req.tid, iov, iovlen * IOVEC.size) if iovlen else b""
     for base, length in IOVEC.iter_unpack(vectors):
-        if total + length > SEND_MAX:
+        size = length
+        if total + size > SEND_MAX:
             if kind[1] != socket.SOCK_STREAM:
                 raise OSError(errno.EMSGSIZE, "message too long for jail to copy")
-            length = SEND_MAX - total  # a short write: the caller sends the rest
-        total += length
-        data.append(native.read_bytes(req.tid, base, length) if length else b"")
+            size = SEND_MAX - total  # a short write: the caller sends the rest
+        total += size
+        data.append(native.read_bytes(req.tid, base, size) if size else b"")
         if total >= SEND_MAX:
             break
     ancdata, held = [], []

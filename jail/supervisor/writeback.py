@@ -160,7 +160,7 @@ class WriteBack:
                           unresolved=unresolved, **({"backup": str(watched.backup)} if unresolved else {}))
         if unresolved:
             watched.lossy = True
-            self.tell(f"jail: {watched.path} was rewritten with {len(unresolved)} placeholder(s) on lines the "
-                      f"agent changed; the real values are kept in {watched.backup}")
+            self.tell(f"jail: {watched.path} was rewritten with {len(unresolved)} placeholder(s) on lines "
+                      f"the agent changed; the real values are kept in {watched.backup}")
         else:
             watched.original = result.data

@@ -62,7 +62,8 @@ def test_an_argv_swapping_thread_cannot_sneak_a_denied_command_through(world, pr
     tool.parent.mkdir()
     tool.write_text('#!/bin/sh\necho "RAN $1"\n')
     tool.chmod(0o755)
-    (world.workspace / "jail.toml").write_text('extends = ["default"]\n[exec]\ndeny = ["terraform destroy *"]\n')
+    (world.workspace / "jail.toml").write_text(
+        'extends = ["default"]\n[exec]\ndeny = ["terraform destroy *"]\n')
     result = world.run(str(progs["race_exec"]), str(tool), "300", args=("--trust-project",), timeout=240)
     ran = result.stdout.split("\n")
     assert "RAN plan" in ran  # the race really ran and allowed runs went through

@@ -620,7 +620,8 @@ def test_an_asked_connect_waits_for_jail_approve(world, servers, answer, connect
     # The prompt on jail's terminal shows this code: the result printed must
     # not appear in it as written ('RESULT', 'x' prints as "RESULT x").
     code = (f"import socket\ns = socket.socket()\ntry:\n    s.connect(('127.0.0.1', {server.port}))\n"
-            "    print('RESULT', 'connected')\nexcept OSError as e:\n    print('RESULT', 'refused', e.errno)\n")
+            "    print('RESULT', 'connected')\nexcept OSError as e:\n"
+            "    print('RESULT', 'refused', e.errno)\n")
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(world.workspace)

@@ -197,13 +197,15 @@ def test_a_large_log_is_scanned_in_chunks_and_no_secret_is_cut(world):
     body += f"auth GITHUB_TOKEN={TOKEN}\n".encode()
     while len(body) < (8 << 20) - 200:
         body += filler_line
-    pem = (b"-----BEGIN RSA PRIVATE KEY-----\n" + b"MIIEpAIBAAKCAQEAx4Vq8nL2pT5mR7wK9sJ3dF6gH1jB0cZ8yX4vU2tS5rQ7pN\n" * 30
+    pem = (b"-----BEGIN RSA PRIVATE KEY-----\n"
+           + b"MIIEpAIBAAKCAQEAx4Vq8nL2pT5mR7wK9sJ3dF6gH1jB0cZ8yX4vU2tS5rQ7pN\n" * 30
            + b"-----END RSA PRIVATE KEY-----\n")
     body += pem
     while len(body) < (12 << 20):
         body += filler_line
     (world.workspace / "big.log").write_bytes(bytes(body))
-    result = world.run("sh", "-c", "grep -c 'request served' big.log; grep -n -e GITHUB_TOKEN -e 'PRIVATE KEY' "
+    result = world.run("sh", "-c", "grep -c 'request served' big.log; "
+                       "grep -n -e GITHUB_TOKEN -e 'PRIVATE KEY' "
                        "-e MIIEpAIBAAKCAQEAx4Vq8 big.log | cut -c1-120")
     assert result.returncode == 0, result.stderr
     assert TOKEN not in result.stdout and "MIIEpAIBAAKCAQEAx4Vq8" not in result.stdout

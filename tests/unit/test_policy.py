@@ -262,4 +262,5 @@ def test_private_dirs_are_out_of_reach_like_jails_state(tmp_path):
     for access in Access:
         verdict = policy.decide_file(FileEvent(access, str(sockets / "s.sock")))
         assert verdict.action is Action.DENY and verdict.rule.kind.startswith("jail."), access
-    assert policy.decide_file(FileEvent(Access.DELETE, str(sockets.parent), is_dir=True)).action is Action.DENY
+    event = FileEvent(Access.DELETE, str(sockets.parent), is_dir=True)
+    assert policy.decide_file(event).action is Action.DENY

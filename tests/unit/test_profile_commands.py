@@ -110,12 +110,14 @@ def test_profile_show_json(project: Path, capsys) -> None:
 
 
 def test_profile_show_lists_network_redact_approval_and_exec(project: Path, capsys) -> None:
-    (project / "jail.toml").write_text('[network]\nallow = ["github.com:443"]\n[redact]\nalways = ["*.conf"]\n'
+    (project / "jail.toml").write_text('[network]\nallow = ["github.com:443"]\n'
+                                       '[redact]\nalways = ["*.conf"]\n'
                                        '[approval]\ntimeout = "30s"\n')
     assert jail("profile", "show") == ExitCode.OK
     out = capsys.readouterr().out
     assert "network: connections are asked unless a rule says otherwise" in out
-    assert next(line for line in out.splitlines() if "github.com:443" in line).endswith(f"{project}/jail.toml:2")
+    github = next(line for line in out.splitlines() if "github.com:443" in line)
+    assert github.endswith(f"{project}/jail.toml:2")
     assert "deny  unix /var/run/docker.sock" in out
     assert next(line for line in out.splitlines() if "*.conf" in line).lstrip().startswith("always ")
     assert f"waits 30 s ({project}/jail.toml:6)" in out and "deny (jail's default)" in out

@@ -60,7 +60,8 @@ def test_layers_merge_and_a_project_may_add(tmp_path):
 
 
 @pytest.mark.parametrize("entry, line", [
-    ('passthrough = ["AWS_SECRET_ACCESS_KEY"]', 2), ('never = ["**"]', 2), ('disable = ["aws-access-key-id"]', 2)])
+    ('passthrough = ["AWS_SECRET_ACCESS_KEY"]', 2), ('never = ["**"]', 2),
+    ('disable = ["aws-access-key-id"]', 2)])
 def test_a_project_profile_may_not_hide_less(tmp_path, entry, line):
     with pytest.raises(ProfileError, match="may only add to redaction") as caught:
         _load(tmp_path, project=f"[redact]\n{entry}\n")
@@ -78,11 +79,12 @@ def test_redaction_from_settings(tmp_path):
                    'never = ["~/fixtures"]\n', project='[redact]\nalways = ["**/*.conf"]\n' + RULE)
     home = tmp_path / "home"
     redaction = Redaction.from_settings(loaded.profile.redact, home=home, workspace=loaded.profile.workspace)
-    assert redaction.scanner.rule("acme-token") is not None and redaction.scanner.rule("generic-password") is None
+    assert redaction.scanner.rule("acme-token") is not None
+    assert redaction.scanner.rule("generic-password") is None
     assert redaction.every_value(str(loaded.profile.workspace / "x" / "app.conf"))
     assert redaction.never_scanned(str(home / "fixtures" / "a.txt"))
     assert not redaction.never_scanned(str(home / "other.txt"))
-    env, findings = redaction.environment({"ACME_KEY": "acme_0123456789abcdefghij",
+    env, _ = redaction.environment({"ACME_KEY": "acme_0123456789abcdefghij",
                                            "DEPLOY": "acme_0123456789abcdefghij", "X": "1"})
     assert env["ACME_KEY"] == "acme_0123456789abcdefghij" and env["X"] == "1"
     assert env["DEPLOY"].startswith("REDACTED_BY_POLICY:acme-token:")
