@@ -54,23 +54,15 @@ class Listener:
         self.fd = fd
         _check(lib.jl_set_sync_wakeup(fd), "SECCOMP_IOCTL_NOTIF_SET_FLAGS")
 
-    def receive(self, stopfd: int, buf) -> Notification | None:
+    def serve(self, stopfd: int, buf, fast: FastPath | None) -> Notification | None:
         """Wait for the next notification (the GIL is released while waiting).
 
         Returns None when the task went away before it could be taken; raises
         EOFError when no sandboxed task is left or stopfd became readable.
-        """
-        rc = lib.jl_recv(self.fd, stopfd, buf)
-        if rc in (-errno.EPIPE, -errno.ECANCELED):
-            raise EOFError
-        if rc == -errno.ENOENT:
-            return None
-        _check(rc, "SECCOMP_IOCTL_NOTIF_RECV")
-        return Notification(buf.id, buf.pid, buf.nr, buf.arch, tuple(buf.args))
 
-    def serve(self, stopfd: int, buf, fast: FastPath | None) -> Notification | None:
-        """receive(), but what the fast path can answer is answered in C and
-        never comes back: only the notifications Python must decide do."""
+        What the fast path can answer (`fast`, None for none) is answered in
+        C and never comes back: only the notifications Python must decide do.
+        """
         rc = lib.jl_serve(self.fd, stopfd, buf, fast.handle if fast is not None else ffi.NULL)
         if rc in (-errno.EPIPE, -errno.ECANCELED):
             raise EOFError
