@@ -3,11 +3,15 @@ fake secrets, XDG dirs, a workspace; and `jail` run as a real subprocess."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +33,39 @@ def processes_with(marker: str) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def read_until(fd: int, pattern: bytes, seen: bytes = b"", timeout: float = 30) -> bytes:
+    """Read a pty until the regex `pattern` is found in what was read, the
+    other end goes away, or the timeout. A pattern should end where the output
+    it waits for ends (a line end): output through jail's pty arrives in
+    chunks that may split a line."""
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, seen) and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def waiting_request(world: World, timeout: float = 30) -> dict:
+    """The request waiting in this world (other sessions of this user may be
+    waiting too), as `jail approve --list --json` shows it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listing = subprocess.run([sys.executable, "-m", "jail", "approve", "--list", "--json"],
+                                 env=world.env, capture_output=True, text=True, timeout=30, check=False)
+        ours = [item for item in map(json.loads, listing.stdout.splitlines())
+                if item["request"]["cwd"] == os.path.realpath(world.workspace)]
+        if ours:
+            return ours[0]
+        time.sleep(0.2)
+    raise AssertionError("no request ever waited")
 
 
 @dataclass

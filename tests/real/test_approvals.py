@@ -3,16 +3,14 @@ comes from `jail approve` in another terminal, or the fallback denies."""
 
 from __future__ import annotations
 
-import json
 import os
 import pty
-import re
-import select
 import subprocess
 import sys
 import time
 
 import pytest
+from conftest import read_until, waiting_request
 
 SCRIPT = "terraform plan; terraform destroy -auto-approve; echo after=$?"
 
@@ -40,32 +38,6 @@ def test_with_no_one_to_ask_the_fallback_denies_at_once(world, terraform):
     assert answers[0]["decision"]["answerer"] == "no one to ask"
 
 
-def _read_until(fd: int, pattern: bytes, seen: bytes, timeout: float = 30) -> bytes:
-    deadline = time.monotonic() + timeout
-    while not re.search(pattern, seen) and time.monotonic() < deadline:
-        if select.select([fd], [], [], 0.2)[0]:
-            try:
-                seen += os.read(fd, 4096)
-            except OSError:
-                break
-    return seen
-
-
-def _waiting_request(world, timeout: float = 30) -> dict:
-    """The request waiting in this world (other sessions of this user may be
-    waiting too), as `jail approve --list --json` shows it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        listing = subprocess.run([sys.executable, "-m", "jail", "approve", "--list", "--json"],
-                                 env=world.env, capture_output=True, text=True, timeout=30)
-        ours = [item for item in map(json.loads, listing.stdout.splitlines())
-                if item["request"]["cwd"] == os.path.realpath(world.workspace)]
-        if ours:
-            return ours[0]
-        time.sleep(0.2)
-    raise AssertionError("no request ever waited")
-
-
 @pytest.mark.parametrize(("answer", "ran"), [("once", True), ("deny", False)])
 def test_jail_approve_in_another_terminal_answers(world, terraform, answer, ran):
     # jail has a terminal: its own prompt is up, and `jail approve` answers first.
@@ -74,14 +46,14 @@ def test_jail_approve_in_another_terminal_answers(world, terraform, answer, ran)
         os.chdir(world.workspace)
         os.execve(sys.executable, [sys.executable, "-m", "jail", "run", "--", "bash", "-c", SCRIPT],
                   world.env)
-    seen = _read_until(fd, rb"approve this exec", b"")
+    seen = read_until(fd, rb"approve this exec", b"")
     assert b"approve this exec" in seen, seen
-    waiting = _waiting_request(world)
+    waiting = waiting_request(world)
     assert "destroy" in waiting["request"]["argv"]
     answered = subprocess.run([sys.executable, "-m", "jail", "approve", "--answer", waiting["id"], answer],
                               env=world.env, capture_output=True, text=True, timeout=30)
     assert answered.returncode == 0, answered.stderr
-    seen = _read_until(fd, rb"after=\d+\r?\n", seen)
+    seen = read_until(fd, rb"after=\d+\r?\n", seen)
     os.waitpid(pid, 0)
     assert (b"TERRAFORM RAN: destroy" in seen) == ran, seen
     assert (b"after=0" in seen) == ran
@@ -98,7 +70,7 @@ def test_the_profiles_timeout_falls_back_to_deny(world, terraform):
         os.chdir(world.workspace)
         os.execve(sys.executable, [sys.executable, "-m", "jail", "run", "--trust-project", "--",
                                    "bash", "-c", SCRIPT], world.env)
-    seen = _read_until(fd, rb"after=\d+\r?\n", b"", timeout=60)
+    seen = read_until(fd, rb"after=\d+\r?\n", b"", timeout=60)
     os.waitpid(pid, 0)
     assert b"after=137" in seen and b"TERRAFORM RAN: destroy" not in seen, seen
     answers = [r for r in world.audit_records() if r.get("event") == "approval-answer"]

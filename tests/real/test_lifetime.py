@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import pty
-import re
-import select
 import signal
 import subprocess
 import sys
@@ -13,7 +11,7 @@ import time
 import uuid
 
 import pytest
-from conftest import processes_with
+from conftest import processes_with, read_until
 
 
 def _wait_for(predicate, timeout: float = 10.0) -> bool:
@@ -103,25 +101,6 @@ def _pty_run(world, command: list[str]):
     return pid, fd
 
 
-def _read_until(fd: int, needle: bytes | re.Pattern[bytes], timeout: float = 20) -> bytes:
-    """Read the pty until `needle` (bytes, or a regex: output through jail's pty
-    arrives in chunks that may split a line) or the timeout."""
-    data = b""
-    deadline = time.monotonic() + timeout
-    seen = needle.search if isinstance(needle, re.Pattern) else (lambda d: needle in d)
-    while not seen(data) and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            data += chunk
-    return data
-
-
 def test_ctrl_c_on_the_terminal_reaches_the_command_once(world):
     script = ("import signal, sys, time\n"
               "n = 0\n"
@@ -132,9 +111,9 @@ def test_ctrl_c_on_the_terminal_reaches_the_command_once(world):
               "time.sleep(2)\n"
               "print('interrupts', n, flush=True)\n")
     pid, fd = _pty_run(world, ["python3", "-c", script])
-    assert b"ready" in _read_until(fd, b"ready")
+    assert b"ready" in read_until(fd, b"ready")
     os.write(fd, b"\x03")
-    out = _read_until(fd, re.compile(rb"interrupts \d+"))
+    out = read_until(fd, rb"interrupts \d+")
     _, status = os.waitpid(pid, 0)
     assert b"interrupts 1" in out, out
     assert os.waitstatus_to_exitcode(status) == 0
@@ -149,15 +128,15 @@ def test_terminal_resize_reaches_the_command(world):
               "print('ready', flush=True)\n"
               "time.sleep(3)\n")
     pid, fd = _pty_run(world, ["python3", "-c", script])
-    assert b"ready" in _read_until(fd, b"ready")
+    assert b"ready" in read_until(fd, b"ready")
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
-    out = _read_until(fd, b"lines=33")
+    out = read_until(fd, b"lines=33")
     os.waitpid(pid, 0)
     assert b"columns=101, lines=33" in out, out
 
 
 def test_dev_tty_is_the_commands_own_terminal(world):
     pid, fd = _pty_run(world, ["bash", "-c", "echo via-dev-tty > /dev/tty; tty"])
-    out = _read_until(fd, b"/dev/pts/")
+    out = read_until(fd, b"/dev/pts/")
     os.waitpid(pid, 0)
     assert b"via-dev-tty" in out

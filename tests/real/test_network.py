@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import read_until, waiting_request
 
 pytestmark = pytest.mark.real
 
@@ -581,35 +582,6 @@ def test_tcp_fast_open_sends_are_connects_and_meet_the_rules(world, servers):
 # -- asks --------------------------------------------------------------------------------------
 
 
-def _read_until(fd: int, pattern: bytes, seen: bytes, timeout: float = 30) -> bytes:
-    import os
-    import re
-    import select
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not re.search(pattern, seen) and time.monotonic() < deadline:
-        if select.select([fd], [], [], 0.2)[0]:
-            try:
-                seen += os.read(fd, 4096)
-            except OSError:
-                break
-    return seen
-
-
-def _waiting_request(world, timeout: float = 30) -> dict:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        listing = subprocess.run([sys.executable, "-m", "jail", "approve", "--list", "--json"],
-                                 env=world.env, capture_output=True, text=True, timeout=30, check=False)
-        if listing.stdout.strip():
-            return json.loads(listing.stdout.splitlines()[0])
-        time.sleep(0.2)
-    raise AssertionError("no request ever waited")
-
-
 @pytest.mark.parametrize(("answer", "connected"), [("once", True), ("deny", False)])
 def test_an_asked_connect_waits_for_jail_approve(world, servers, answer, connected):
     import os
@@ -628,7 +600,7 @@ def test_an_asked_connect_waits_for_jail_approve(world, servers, answer, connect
         os.execve(sys.executable, [sys.executable, "-m", "jail", "run", "--trust-project", "--",
                                    sys.executable, "-c", code], world.env)
     try:
-        waiting = _waiting_request(world)
+        waiting = waiting_request(world)
         request = waiting["request"]
         assert request["kind"] == "connect" and request["target"] == f"127.0.0.1:{server.port}"
         assert request["argv"][:2] == [sys.executable, "-c"] and request["rule_where"].endswith("jail.toml:3")
@@ -636,7 +608,7 @@ def test_an_asked_connect_waits_for_jail_approve(world, servers, answer, connect
         answered = subprocess.run(approve, env=world.env, capture_output=True, text=True, timeout=30,
                                   check=False)
         assert answered.returncode == 0, answered.stderr
-        seen = _read_until(fd, rb"RESULT \w+\r?\n", b"")
+        seen = read_until(fd, rb"RESULT \w+\r?\n", b"")
     finally:
         os.waitpid(pid, 0)
     assert re.search(rb"RESULT (\w+)", seen).group(1) == (b"connected" if connected else b"refused"), seen
