@@ -15,7 +15,7 @@ from pathlib import Path
 from jail.errors import ProfileError
 from jail.profile.globs import RuleMatcher
 from jail.profile.model import RedactSettings
-from jail.redact import EnvFinding, Scanner, new_session_key, redact_environment
+from jail.redact import EnvFinding, Scanner, file_key, new_session_key, redact_environment
 from jail.redact.rules import CatalogueError
 
 
@@ -65,17 +65,13 @@ class Redaction:
         return redact_environment(env, (), self.key, scanner=self.scanner)
 
 
-def identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
-
-
 def _own_files() -> frozenset:
     from jail.profile.builtin import builtin_files
 
     found = set()
     for path in builtin_files():
         try:
-            found.add(identity(os.stat(path)))
+            found.add(file_key(os.stat(path)))
         except OSError:
             continue
     return frozenset(found)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 FileKey = tuple[int, int, int, int, int]
@@ -31,18 +31,24 @@ def file_key(st: os.stat_result) -> FileKey:
 
 
 class ScanCache(Generic[T]):
-    """A bounded, thread-safe LRU map from FileKey to a scan result."""
+    """A bounded, thread-safe LRU map from a FileKey (or a key that extends
+    one, such as the supervisor's key with the always-redact flag) to a scan
+    result."""
 
-    def __init__(self, max_entries: int = DEFAULT_ENTRIES) -> None:
+    def __init__(self, max_entries: int = DEFAULT_ENTRIES,
+                 on_evict: Callable[[Hashable, T], None] | None = None) -> None:
+        """`on_evict(key, result)` is called, outside the lock, for each entry
+        dropped as least recently used (a result holding a resource closes it)."""
         if max_entries < 1:
             raise ValueError("a scan cache needs room for at least one entry")
         self.max_entries = max_entries
-        self._entries: OrderedDict[FileKey, T] = OrderedDict()
+        self.on_evict = on_evict
+        self._entries: OrderedDict[Hashable, T] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: FileKey) -> T | None:
+    def get(self, key: Hashable) -> T | None:
         with self._lock:
             result = self._entries.get(key)
             if result is None:
@@ -52,14 +58,18 @@ class ScanCache(Generic[T]):
             self.hits += 1
             return result
 
-    def put(self, key: FileKey, result: T) -> None:
+    def put(self, key: Hashable, result: T) -> None:
+        evicted = []
         with self._lock:
             self._entries[key] = result
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+                evicted.append(self._entries.popitem(last=False))
+        if self.on_evict is not None:
+            for old_key, old in evicted:
+                self.on_evict(old_key, old)
 
-    def get_or_scan(self, key: FileKey, scan: Callable[[], T]) -> T:
+    def get_or_scan(self, key: Hashable, scan: Callable[[], T]) -> T:
         """The cached result for `key`, or scan() stored under it (scanned outside the lock)."""
         result = self.get(key)
         if result is None:
@@ -67,7 +77,7 @@ class ScanCache(Generic[T]):
             self.put(key, result)
         return result
 
-    def discard(self, key: FileKey) -> None:
+    def discard(self, key: Hashable) -> None:
         with self._lock:
             self._entries.pop(key, None)
 

@@ -18,12 +18,13 @@ is refused, because jail would not see the write before it lands.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import os
 import re
 import threading
 from dataclasses import dataclass
+
+from jail.redact import ScanCache, file_key
 
 MFD_CLOEXEC = 0x0001
 MFD_ALLOW_SEALING = 0x0002
@@ -43,10 +44,6 @@ class Scanned:
     unscanned: str | None = None
     original: os.stat_result | None = None  # the file the copy stands for (fdstat answers with it)
     transient: bool = False     # not cached: the copy is closed once reopened for the agent
-
-
-def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _read_all(fd: int) -> bytes:
@@ -104,7 +101,7 @@ class Redactor:
         self.scanner = redaction.scanner
         self.key = redaction.key
         self.every_value = redaction.every_value  # paths whose every value is a secret (e.g. **/.env*)
-        self._cache: collections.OrderedDict[tuple, Scanned] = collections.OrderedDict()
+        self._cache: ScanCache[Scanned] = ScanCache(CACHE_ENTRIES, on_evict=self._forget)
         self._copies: dict[tuple[int, int], os.stat_result] = {}  # a copy's (dev, ino) → its file's stat
         self._lock = threading.Lock()
 
@@ -117,34 +114,31 @@ class Redactor:
 
     def scanned(self, path: str, opath_fd: int, st: os.stat_result) -> Scanned:
         """The scan of the file behind opath_fd (cached by its identity)."""
-        if self.redaction.never_scanned(path) or _identity(st) in self.redaction.exempt:
+        if self.redaction.never_scanned(path) or file_key(st) in self.redaction.exempt:
             return CLEAN
         if path.startswith(("/proc/", "/sys/")):
             # Pseudo files change without a new identity: scan each open afresh.
             return dataclasses.replace(self._scan(path, opath_fd, st), transient=True)
-        identity = (*_identity(st), self.every_value(path))
-        with self._lock:
-            hit = self._cache.get(identity)
-            if hit is not None:
-                self._cache.move_to_end(identity)
-                return hit
+        key = (*file_key(st), self.every_value(path))
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
         result = self._scan(path, opath_fd, st)
-        with self._lock:
-            self._cache[identity] = result
-        return self._remember(result)
-
-    def _remember(self, result: Scanned) -> Scanned:
-        with self._lock:
-            if result.memfd is not None:
-                copy = os.fstat(result.memfd)
+        if result.memfd is not None:
+            copy = os.fstat(result.memfd)
+            with self._lock:
                 self._copies[(copy.st_dev, copy.st_ino)] = result.original
-            while len(self._cache) > CACHE_ENTRIES:
-                _, old = self._cache.popitem(last=False)
-                if old.memfd is not None:
-                    copy = os.fstat(old.memfd)
-                    self._copies.pop((copy.st_dev, copy.st_ino), None)
-                    os.close(old.memfd)
+        self._cache.put(key, result)
         return result
+
+    def _forget(self, _key, old: Scanned) -> None:
+        """A scan left the cache: its copy is closed (descriptors the agent
+        holds on it stay valid) and no longer stands for its file."""
+        if old.memfd is not None:
+            copy = os.fstat(old.memfd)
+            with self._lock:
+                self._copies.pop((copy.st_dev, copy.st_ino), None)
+            os.close(old.memfd)
 
     def _scan(self, path: str, opath_fd: int, st: os.stat_result) -> Scanned:
         if st.st_size > LARGE_LIMIT:

@@ -187,6 +187,17 @@ def test_scan_cache_is_a_bounded_lru() -> None:
         ScanCache(max_entries=0)
 
 
+def test_scan_cache_hands_what_it_drops_to_on_evict() -> None:
+    dropped: list = []
+    cache: ScanCache[str] = ScanCache(max_entries=1,
+                                      on_evict=lambda key, result: dropped.append((key, result)))
+    cache.put((1, 1, 1, 1, 1, False), "a")
+    cache.put((1, 1, 1, 1, 1, False), "a again")  # replaced, not evicted
+    assert dropped == []
+    cache.put((1, 2, 1, 1, 1, True), "b")
+    assert dropped == [((1, 1, 1, 1, 1, False), "a again")] and cache.get((1, 2, 1, 1, 1, True)) == "b"
+
+
 def test_scan_cache_key_changes_with_the_file(tmp_path) -> None:
     path = tmp_path / "f"
     path.write_bytes(b"one")
