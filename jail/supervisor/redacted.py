@@ -46,11 +46,16 @@ class Scanned:
     transient: bool = False     # not cached: the copy is closed once reopened for the agent
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _read_file(opath_fd: int) -> bytes:
+    """The whole content of the file behind an O_PATH fd, read by jail."""
+    fd = os.open(f"/proc/self/fd/{opath_fd}", os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def sealed_copy(name: str, data: bytes) -> int:
@@ -143,19 +148,10 @@ class Redactor:
     def _scan(self, path: str, opath_fd: int, st: os.stat_result) -> Scanned:
         if st.st_size > LARGE_LIMIT:
             return Scanned(None, (), unscanned=TOO_LARGE)
-        fd = os.open(f"/proc/self/fd/{opath_fd}", os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY)
-        try:
-            data = _read_all(fd)
-        finally:
-            os.close(fd)
-        if ENVIRON.match(path):
-            redacted, findings = self._environ(data)
-        elif self.scanner.check_size(len(data)) is None:
-            redacted, findings = self.scanner.redact(data, self.key, every_value=self.every_value(path))
-        elif len(data) > LARGE_LIMIT or b"\0" in data[:8192]:
+        done = self._redact(path, _read_file(opath_fd))
+        if done is None:
             return Scanned(None, (), unscanned=TOO_LARGE)
-        else:
-            redacted, findings = self._redact_large(data, self.every_value(path))
+        redacted, findings = done
         if not findings:
             return Scanned(None, ())
         return Scanned(sealed_copy(path, redacted), tuple(findings), original=st)
@@ -165,10 +161,20 @@ class Redactor:
         a file jail is about to write secrets back into, the agent must never
         hold the file itself."""
         st = os.fstat(opath_fd)
-        with open(f"/proc/self/fd/{opath_fd}", "rb") as f:
-            data = f.read()
-        redacted, findings = self.scanner.redact(data, self.key, every_value=self.every_value(path))
+        data = _read_file(opath_fd)
+        redacted, findings = self._redact(path, data) or (data, [])
         return Scanned(sealed_copy(path, redacted), tuple(findings), original=st, transient=True)
+
+    def _redact(self, path: str, data: bytes) -> tuple[bytes, list] | None:
+        """`data` with its secrets as placeholders, and the findings; None for
+        what the policy does not scan (larger than LARGE_LIMIT, a large binary)."""
+        if ENVIRON.match(path):
+            return self._environ(data)
+        if self.scanner.check_size(len(data)) is None:
+            return self.scanner.redact(data, self.key, every_value=self.every_value(path))
+        if len(data) > LARGE_LIMIT or b"\0" in data[:8192]:
+            return None
+        return self._redact_large(data, self.every_value(path))
 
     def _redact_large(self, data: bytes, every_value: bool) -> tuple[bytes, list]:
         """A large text file (a log, a dump) in chunks that end at a line break

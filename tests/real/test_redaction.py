@@ -239,3 +239,20 @@ def test_a_descriptor_held_across_a_write_back_never_shows_the_secret(world):
     assert result.returncode == 0, result.stderr
     assert TOKEN not in result.stdout and "REDACTED_BY_POLICY" in result.stdout
     assert (world.workspace / ".env").read_text() == ENV.replace("dev", "staging")
+
+
+def test_a_large_file_written_in_place_is_still_read_redacted(world):
+    """Once jail keeps a file for a write-back, readers get snapshots of it:
+    a snapshot of a large file is scanned in chunks like the file itself."""
+    line = b"2026-11-21T10:00:00 INFO request served in 12 ms from cache node-7\n"
+    body = line * ((10 << 20) // len(line)) + f"auth GITHUB_TOKEN={TOKEN}\n".encode()
+    (world.workspace / "big.log").write_bytes(body)
+    script = ("import os\n"
+              "fd = os.open('big.log', os.O_WRONLY | os.O_APPEND)\n"
+              "os.write(fd, b'one more line\\n')\n"
+              "os.close(fd)\n"
+              "print(open('big.log').read()[-200:])\n")
+    result = world.run("python3", "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert TOKEN not in result.stdout and "GITHUB_TOKEN=REDACTED_BY_POLICY" in result.stdout
+    assert (world.workspace / "big.log").read_bytes() == body + b"one more line\n"
