@@ -146,8 +146,8 @@ class Scanner:
                 if start < 0 or end <= start or _overlaps(protected, start, end):
                     continue
                 value = text[start:end]
-                if not passes_entropy(value, rule.entropy):
-                    continue
+                if not value.strip() or not passes_entropy(value, rule.entropy):
+                    continue  # blanks alone (a PEM block with an empty body) hide nothing
                 if any(predicate(value, match) for predicate in rule.predicates):
                     continue
                 candidates.append((-rule.priority, -(end - start), index, start, rule))
